@@ -1,0 +1,100 @@
+"""ziggie-infra: load the typed stack config, build the components, export the outputs.
+
+Nothing is registered before the whole configuration has validated: a bad stack file ends
+the run with one message listing every problem, and no resource is touched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import pulumi
+
+from components.docker_host import DockerHost, DockerHostArgs
+from config.loader import PROJECT, ConfigError, load_stack_config
+from config.models import StackConfig
+
+
+def load() -> StackConfig:
+    """The stack's validated config; a bad one ends the program without a traceback."""
+    stack = pulumi.get_stack()
+    # preflight names the file it read; the Pulumi CLI reads Pulumi.<stack>.yaml.
+    source = os.environ.get("ZIGGIE_STACK_FILE", f"Pulumi.{stack}.yaml")
+    try:
+        return load_stack_config(
+            pulumi.runtime.get_config_env(),
+            pulumi.runtime.get_config_secret_keys_env(),
+            source=source,
+            stack=stack,
+        )
+    except ConfigError as exc:
+        raise pulumi.RunError(str(exc)) from None
+
+
+def image_inputs(cfg: StackConfig) -> dict[str, pulumi.Input[str]]:
+    """Each service's image: its own reference, or on a standby the one the primary runs."""
+    images: dict[str, pulumi.Input[str]] = {
+        name: str(s.image) for name, s in cfg.enabled_services().items() if s.image is not None
+    }
+    if cfg.primary is None:
+        return images
+    # The standby reads the primary's outputs from the state backend only, so it deploys
+    # while the primary region is down; the primary never reads the standby.
+    primary = pulumi.StackReference("primary", stack_name=cfg.primary.stack)
+    exported = primary.require_output("images")
+    for name in cfg.enabled_services():
+        if name in images:
+            continue
+
+        def pick(published: Mapping[str, str], service: str = name) -> str:
+            if service not in published:
+                raise pulumi.RunError(
+                    f"primary stack {cfg.primary.stack if cfg.primary else ''} exports no image for {service}"
+                )
+            return published[service]
+
+        images[name] = exported.apply(pick)
+    return images
+
+
+def main() -> None:
+    """Compose the stack from its config."""
+    cfg = load()
+    config = pulumi.Config(PROJECT)
+    secrets = {key: config.require_secret(key) for key in sorted(cfg.secret_keys())}
+    images = image_inputs(cfg)
+
+    hosts: dict[str, DockerHost] = {}
+    for host_name, host in cfg.hosts.items():
+        services = {n: s for n, s in cfg.enabled_services().items() if cfg.host_of(n) == host_name}
+        hosts[host_name] = DockerHost(
+            host_name,
+            DockerHostArgs(
+                host=host,
+                network=cfg.network,
+                logging=cfg.logging,
+                services=services,
+                images={n: images[n] for n in services},
+                secrets=secrets,
+                features=cfg.features,
+                protect_data=cfg.environment == "prod",
+            ),
+        )
+
+    pulumi.export("environment", cfg.environment)
+    pulumi.export("images", {name: images[name] for name in cfg.enabled_services()})
+    pulumi.export("placement", {name: cfg.host_of(name) for name in cfg.enabled_services()})
+    pulumi.export(
+        "hosts",
+        {
+            name: {
+                "publicAddress": host.public_address,
+                "containers": {svc: c.name for svc, c in hosts[name].containers.items()},
+            }
+            for name, host in cfg.hosts.items()
+        },
+    )
+
+
+main()

@@ -1,0 +1,403 @@
+"""The typed stack configuration: hosts, services, network, logging, features and switches.
+
+Every model is frozen and forbids unknown keys, so a typo in a stack file is an error that
+names the key instead of a silently ignored setting. Keys are camelCase, as Pulumi stack
+files spell them; the Python attributes are snake_case. Validators are pure: they look only
+at the values in front of them.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from decimal import Decimal
+from ipaddress import IPv4Address, IPv4Network
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from config.images import ImageReference
+from config.units import Cpus, DurationSeconds, MemoryBytes, format_mem
+
+MIB = 1024 * 1024
+# Docker refuses a memory limit under 6 MiB (daemon: "Minimum memory limit allowed is 6MB").
+DOCKER_MIN_MEMORY = 6 * MIB
+# Docker's CFS weight for one CPU; a CPU reservation of 0.5 vCPU becomes cpu_shares 512.
+CPU_SHARES_PER_VCPU = 1024
+
+Tier = Literal["critical", "workflow", "monitoring"]
+Restart = Literal["no", "on-failure", "always", "unless-stopped"]
+Environment = Literal["dev", "prod", "dr"]
+
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_NAME = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$|^[a-z0-9]$"
+_CONFIG_KEY = r"^[A-Za-z][A-Za-z0-9_.-]*$"
+
+ServiceName = Annotated[str, Field(pattern=_NAME, max_length=63)]
+HostName = Annotated[str, Field(pattern=_NAME, max_length=63)]
+AbsolutePath = Annotated[str, Field(pattern=r"^/")]
+
+
+class Problems(ValueError):
+    """Several problems found by one cross-field rule, each with its key path below the model.
+
+    pydantic keeps the raised error in the error's context, so the loader can list every
+    problem under its own key path instead of one joined message.
+    """
+
+    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
+        super().__init__("; ".join(message for _, message in problems))
+        self.problems = problems
+
+
+def _raise(problems: list[tuple[tuple[str | int, ...], str]]) -> None:
+    if problems:
+        raise Problems(problems)
+
+
+class Model(BaseModel):
+    """Base of every config model: frozen, closed to unknown keys, camelCase keys."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=False,
+        serialize_by_alias=True,
+    )
+
+
+class Host(Model):
+    """One Docker host: where its daemon answers, how big it is and what it costs."""
+
+    docker_host: str = Field(
+        pattern=r"^(ssh://[^/\s]+|unix:///\S+)$",
+        description="Docker daemon address: `ssh://user@host[:port]` for a VPS, "
+        "`unix:///var/run/docker.sock` for the local daemon.",
+    )
+    ssh_opts: tuple[str, ...] = Field(
+        default=(),
+        description="Extra `ssh` options for an `ssh://` host, e.g. `-o StrictHostKeyChecking=yes`.",
+    )
+    memory: MemoryBytes = Field(description="Physical memory of the host, Docker units (`16G`).")
+    cpus: Cpus = Field(gt=0, description="vCPUs of the host.")
+    os_reserve_memory: MemoryBytes = Field(
+        description="Memory kept for the OS and Docker itself; the container pool is the rest."
+    )
+    os_reserve_cpus: Cpus = Field(description="vCPUs kept for the OS; the container pool is the rest.")
+    monthly_price_usd: Decimal = Field(ge=0, description="What the host costs a month, in USD.")
+    public_address: str | None = Field(
+        default=None,
+        description="Public DNS name or IP the host serves on; health checks and DNS records use it.",
+    )
+
+    @model_validator(mode="after")
+    def _reserve_fits(self) -> Self:
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        if self.os_reserve_memory >= self.memory:
+            problems.append((("osReserveMemory",), "must be smaller than memory"))
+        if self.os_reserve_cpus >= self.cpus:
+            problems.append((("osReserveCpus",), "must be smaller than cpus"))
+        if self.ssh_opts and not self.docker_host.startswith("ssh://"):
+            problems.append((("sshOpts",), "only applies to an ssh:// dockerHost"))
+        _raise(problems)
+        return self
+
+    @property
+    def pool_memory(self) -> int:
+        """Bytes left for containers once the OS reserve is taken."""
+        return self.memory - self.os_reserve_memory
+
+    @property
+    def pool_cpus(self) -> Decimal:
+        """vCPUs left for containers once the OS reserve is taken."""
+        return self.cpus - self.os_reserve_cpus
+
+
+class HealthCheck(Model):
+    """A Docker health check, as `docker run --health-*` takes it."""
+
+    test: tuple[str, ...] = Field(
+        min_length=2,
+        description='The check: `["CMD", "curl", "-f", "http://..."]` or `["CMD-SHELL", "pg_isready ..."]`.',
+    )
+    interval: DurationSeconds = Field(description="Time between checks (`10s`, `1m30s`).")
+    timeout: DurationSeconds = Field(description="Time one check may take.")
+    retries: int = Field(ge=1, description="Consecutive failures that make the container unhealthy.")
+    start_period: DurationSeconds = Field(
+        default=0.0, description="Grace time after start during which failures do not count."
+    )
+
+    @model_validator(mode="after")
+    def _form(self) -> Self:
+        if self.test[0] not in ("CMD", "CMD-SHELL"):
+            raise ValueError("test must start with CMD or CMD-SHELL")
+        if self.interval <= 0:
+            raise ValueError("interval must be positive")
+        if self.timeout <= 0 or self.timeout > self.interval:
+            raise ValueError("timeout must be positive and not longer than interval")
+        return self
+
+
+class Ulimit(Model):
+    """One ulimit; -1 means unlimited, as Docker reads it."""
+
+    soft: int = Field(ge=-1, description="Soft limit (-1 = unlimited).")
+    hard: int = Field(ge=-1, description="Hard limit (-1 = unlimited).")
+
+    @model_validator(mode="after")
+    def _soft_within_hard(self) -> Self:
+        if self.hard != -1 and (self.soft == -1 or self.soft > self.hard):
+            raise ValueError("soft must not exceed hard")
+        return self
+
+
+class Volume(Model):
+    """A named Docker volume mounted into the container, optionally bound to a host path."""
+
+    name: str = Field(pattern=_NAME, description="Volume name, unique per host.")
+    target: AbsolutePath = Field(description="Mount point inside the container.")
+    bind_path: AbsolutePath | None = Field(
+        default=None,
+        description="Host directory the volume binds to (the NVMe data paths); none = Docker's own storage.",
+    )
+    read_only: bool = Field(default=False, description="Mount read-only.")
+
+
+class BindMount(Model):
+    """A host path mounted into the container (host files the service reads)."""
+
+    source: AbsolutePath = Field(description="Path on the host.")
+    target: AbsolutePath = Field(description="Path inside the container.")
+    read_only: bool = Field(default=True, description="Mount read-only (the default).")
+
+
+class Port(Model):
+    """A published port."""
+
+    internal: int = Field(ge=1, le=65535, description="Port inside the container.")
+    external: int = Field(ge=1, le=65535, description="Port on the host.")
+    ip: IPv4Address = Field(
+        default=IPv4Address("127.0.0.1"),
+        description="Host address to bind; loopback unless the port must face the internet.",
+    )
+    protocol: Literal["tcp", "udp"] = Field(default="tcp", description="tcp or udp.")
+
+
+class Service(Model):
+    """One containerised service: image, placement, bounds, health and runtime settings."""
+
+    enabled: bool = Field(default=True, description="Deploy this service on this stack.")
+    image: ImageReference | None = Field(
+        default=None,
+        description="Image reference by the Docker/OCI grammar, pinned by tag or digest. "
+        "Required, except on a stack that mirrors the primary's images.",
+    )
+    tier: Tier = Field(description="critical, workflow or monitoring: which tier the service belongs to.")
+    host: HostName | None = Field(
+        default=None, description="Host the service runs on; defaults to the stack's defaultHost."
+    )
+    memory: MemoryBytes = Field(description="Memory limit (`docker run --memory`), whole MiB.")
+    memory_reservation: MemoryBytes | None = Field(
+        default=None, description="Memory soft limit (`--memory-reservation`), whole MiB."
+    )
+    cpus: Cpus = Field(gt=0, description="CPU limit in vCPUs (`--cpus`).")
+    cpu_reservation: Cpus | None = Field(
+        default=None,
+        description="vCPUs reserved under contention; sent as cpu_shares, 1024 per vCPU.",
+    )
+    healthcheck: HealthCheck | None = Field(default=None, description="Container health check; none = no check.")
+    ulimits: dict[str, Ulimit] = Field(
+        default_factory=dict, description="ulimits by name (`nofile`, `memlock`, `stack`)."
+    )
+    restart: Restart = Field(default="unless-stopped", description="Docker restart policy.")
+    env: dict[Annotated[str, Field(pattern=_ENV_NAME)], str] = Field(
+        default_factory=dict, description="Plain environment variables."
+    )
+    secret_env: dict[Annotated[str, Field(pattern=_ENV_NAME)], Annotated[str, Field(pattern=_CONFIG_KEY)]] = Field(
+        default_factory=dict,
+        description="Secret environment: variable name -> config key set with `pulumi config set --secret`.",
+    )
+    feature_flags: bool = Field(
+        default=False, description="Pass the stack's feature flags to this service as FEATURE_* variables."
+    )
+    command: tuple[str, ...] | None = Field(default=None, description="Command override, exec form.")
+    volumes: tuple[Volume, ...] = Field(default=(), description="Named volumes.")
+    mounts: tuple[BindMount, ...] = Field(default=(), description="Host bind mounts.")
+    ports: tuple[Port, ...] = Field(default=(), description="Published ports.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Extra container labels.")
+    privileged: bool = Field(default=False, description="Run privileged; needs privilegedReason.")
+    privileged_reason: str | None = Field(
+        default=None, min_length=10, description="Why this service must run privileged."
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Self:
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for key, value in (("memory", self.memory), ("memoryReservation", self.memory_reservation)):
+            if value is not None and value % MIB:
+                problems.append(((key,), f"{value} bytes is not a whole number of MiB (Docker takes it in MB)"))
+        if self.memory < DOCKER_MIN_MEMORY:
+            problems.append((("memory",), f"{self.memory} bytes is below Docker's 6M minimum"))
+        if self.memory_reservation is not None and self.memory_reservation > self.memory:
+            problems.append(
+                (
+                    ("memoryReservation",),
+                    f"{format_mem(self.memory_reservation)} exceeds the memory limit {format_mem(self.memory)}",
+                )
+            )
+        if self.cpu_reservation is not None and self.cpu_reservation > self.cpus:
+            problems.append((("cpuReservation",), f"{self.cpu_reservation} exceeds the cpus limit {self.cpus}"))
+        if self.privileged and not self.privileged_reason:
+            problems.append((("privilegedReason",), "is required when privileged is true"))
+        if self.privileged_reason and not self.privileged:
+            problems.append((("privilegedReason",), "is set but privileged is false"))
+        for name in sorted(set(self.env) & set(self.secret_env)):
+            problems.append((("secretEnv", name), "is also set in env"))
+        targets = [posixpath.normpath(t) for t in [v.target for v in self.volumes] + [m.target for m in self.mounts]]
+        for target in sorted({t for t in targets if targets.count(t) > 1}):
+            problems.append((("volumes",), f"mount target {target} is used twice"))
+        _raise(problems)
+        return self
+
+    @property
+    def cpu_shares(self) -> int | None:
+        """The CPU reservation as Docker CFS weight (1024 per vCPU)."""
+        if self.cpu_reservation is None:
+            return None
+        return max(2, int((self.cpu_reservation * CPU_SHARES_PER_VCPU).to_integral_value()))
+
+
+class Network(Model):
+    """The bridge network every container joins."""
+
+    name: str = Field(default="ziggie-network", pattern=_NAME, description="Docker network name.")
+    bridge_name: str = Field(
+        default="br-ziggie", pattern=r"^[a-z0-9-]{1,15}$", description="Linux bridge interface name."
+    )
+    subnet: IPv4Network = Field(default=IPv4Network("172.28.0.0/16"), description="IPAM subnet.")
+    ip_range: IPv4Network = Field(
+        default=IPv4Network("172.28.5.0/24"), description="Range containers get addresses from."
+    )
+    gateway: IPv4Address = Field(default=IPv4Address("172.28.5.254"), description="Bridge gateway address.")
+    mtu: int = Field(default=1500, ge=576, le=9000, description="Bridge MTU.")
+
+    @model_validator(mode="after")
+    def _inside_subnet(self) -> Self:
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        if not self.ip_range.subnet_of(self.subnet):
+            problems.append((("ipRange",), f"{self.ip_range} is not inside subnet {self.subnet}"))
+        if self.gateway not in self.subnet:
+            problems.append((("gateway",), f"{self.gateway} is not inside subnet {self.subnet}"))
+        _raise(problems)
+        return self
+
+
+class Logging(Model):
+    """json-file log rotation applied to every container."""
+
+    max_size: str = Field(
+        default="10m", pattern=r"^[1-9][0-9]*[kmg]$", description="Rotate a log file at this size (`10m`)."
+    )
+    max_file: int = Field(default=3, ge=1, le=100, description="Rotated files kept per container.")
+
+
+class Cloud(Model):
+    """Switches for the cloud parts; all off unless a stack turns them on."""
+
+    aws_dr: bool = Field(default=False, description="AWS DR region: Route 53 failover, S3 and secret replication.")
+    cdn: bool = Field(default=False, description="GCP Cloud CDN in front of the assets bucket.")
+    budgets: bool = Field(default=False, description="Billing budgets with alerts on GCP and AWS.")
+
+
+class Primary(Model):
+    """How a standby stack reads the primary stack's outputs."""
+
+    stack: str = Field(
+        pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$",
+        description="The primary stack's name as a StackReference takes it (`org/ziggie-infra/prod`).",
+    )
+    mirror_images: bool = Field(
+        default=True,
+        description="Run the exact image references the primary exports, so the standby matches prod.",
+    )
+
+
+class StackConfig(Model):
+    """The whole configuration of one stack, after the default catalog is merged in."""
+
+    environment: Environment = Field(description="dev, prod or dr: what this stack is.")
+    hosts: dict[HostName, Host] = Field(min_length=1, description="Docker hosts by name.")
+    default_host: HostName | None = Field(
+        default=None, description="Host for services that name none; may be left out when there is one host."
+    )
+    services: dict[ServiceName, Service] = Field(description="Services by name, the catalog merged with overrides.")
+    network: Network = Field(default_factory=Network, description="The bridge network.")
+    logging: Logging = Field(default_factory=Logging, description="Container log rotation.")
+    features: dict[Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")], bool | str] = Field(
+        default_factory=dict, description="Feature flags, passed as FEATURE_<NAME> to services that take them."
+    )
+    cloud: Cloud = Field(default_factory=Cloud, description="Switches for the cloud parts.")
+    primary: Primary | None = Field(default=None, description="The primary stack a standby reads; dr only.")
+
+    @model_validator(mode="after")
+    def _placement(self) -> Self:
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        hosts = ", ".join(self.hosts)
+        if self.default_host is not None and self.default_host not in self.hosts:
+            problems.append((("defaultHost",), f"{self.default_host!r} is not one of the hosts ({hosts})"))
+        seen: dict[str, str] = {}
+        for name, host in self.hosts.items():
+            if host.docker_host in seen:
+                problems.append(
+                    (("hosts", name, "dockerHost"), f"is the same Docker host as hosts.{seen[host.docker_host]}")
+                )
+            seen.setdefault(host.docker_host, name)
+        for name, service in self.services.items():
+            if not service.enabled:
+                continue
+            if service.host is not None and service.host not in self.hosts:
+                problems.append((("services", name, "host"), f"{service.host!r} is not one of the hosts ({hosts})"))
+            elif service.host is None and self.default_host is None and len(self.hosts) > 1:
+                problems.append((("services", name, "host"), "is required: there are several hosts and no defaultHost"))
+            if service.image is None and not (self.primary and self.primary.mirror_images):
+                problems.append(
+                    (("services", name, "image"), "is required: set the release tag or digest for this stack")
+                )
+        volumes: dict[tuple[str, str], str] = {}
+        for name, service in self.enabled_services().items():
+            if service.host is not None and service.host not in self.hosts:
+                continue
+            for volume in service.volumes:
+                key = (self.host_of(name), volume.name)
+                if key in volumes:
+                    problems.append(
+                        (("services", name, "volumes"), f"volume {volume.name!r} is already used by {volumes[key]}")
+                    )
+                volumes[key] = name
+        if self.environment == "dr" and self.primary is None:
+            problems.append((("primary",), "is required on a dr stack: it reads the primary's outputs"))
+        if self.environment != "dr" and self.primary is not None:
+            problems.append(
+                (("primary",), f"is only for a dr stack; a {self.environment} stack must not depend on another")
+            )
+        _raise(problems)
+        return self
+
+    def enabled_services(self) -> dict[str, Service]:
+        """The services this stack deploys, in a stable order."""
+        return {name: s for name, s in sorted(self.services.items()) if s.enabled}
+
+    def host_of(self, service: str) -> str:
+        """The host a service is placed on."""
+        placed = self.services[service].host or self.default_host
+        if placed is None:
+            return next(iter(self.hosts))
+        return placed
+
+    def secret_keys(self) -> set[str]:
+        """Config keys the enabled services read as secrets."""
+        return {key for s in self.enabled_services().values() for key in s.secret_env.values()}
+
+

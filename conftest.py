@@ -1,0 +1,1 @@
+"""Pytest root configuration: its presence puts the project root on sys.path."""

@@ -1,0 +1,170 @@
+"""Runs the program's `__main__.py` under Pulumi mocks with a stack's real config files.
+
+The run is what `pulumi preview` would do up to the providers: the same config map and
+secret keys the CLI passes, the same RegisterResource calls, and a StackReference answered
+from the referenced stack's own preflight run instead of a state backend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import runpy
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from config.loader import PROJECT, ConfigError, load_stack_config
+from config.models import StackConfig
+from preflight.mocks import PreflightMocks, RecordingMonitor
+from preflight.records import RecordedResource
+from preflight.stackfile import StackFile, StackFileError, read_stack_file
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class PreflightError(Exception):
+    """The stack cannot be previewed: bad config, or the program failed. Message is for the user."""
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """Everything one preflight run saw."""
+
+    stack: str
+    stack_file: Path
+    config: StackConfig
+    resources: list[RecordedResource]
+    outputs: dict[str, Any]
+    secret_outputs: frozenset[str]
+
+
+def stack_file_for(stack: str, project_dir: Path = PROJECT_DIR) -> Path:
+    """Where the Pulumi CLI looks for a stack's config."""
+    return project_dir / f"Pulumi.{stack}.yaml"
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def _short_stack_name(reference: str) -> str:
+    """`org/ziggie-infra/prod` -> `prod`: preflight finds the referenced stack's file by name."""
+    return reference.rsplit("/", 1)[-1]
+
+
+def _read(stack: str, path: Path) -> tuple[StackFile, StackConfig]:
+    try:
+        stack_file = read_stack_file(path)
+    except StackFileError as exc:
+        raise PreflightError(str(exc)) from None
+    try:
+        config = load_stack_config(stack_file.config, stack_file.secret_keys, source=path.name, stack=stack)
+    except ConfigError as exc:
+        raise PreflightError(str(exc)) from None
+    return stack_file, config
+
+
+def run_stack(
+    stack: str,
+    config_file: Path | None = None,
+    *,
+    project_dir: Path = PROJECT_DIR,
+    stack_outputs: Callable[[str], Mapping[str, Any]] | None = None,
+) -> PlanResult:
+    """Preview `stack` under mocks and return what it registered and exported.
+
+    `stack_outputs` answers a StackReference by stack name; by default the referenced stack
+    is itself previewed from its own stack file, so a renamed or missing output fails here.
+    """
+    path = config_file or stack_file_for(stack, project_dir)
+    stack_file, config = _read(stack, path)
+
+    def referenced(name: str) -> Mapping[str, Any]:
+        short = _short_stack_name(name)
+        if short == stack:
+            raise PreflightError(f"stack {stack} references itself")
+        return run_stack(short, project_dir=project_dir).outputs
+
+    answer = stack_outputs or referenced
+    # A referenced stack is previewed before this run starts: the mocked runtime is global.
+    cache: dict[str, Mapping[str, Any]] = {}
+    if config.primary is not None:
+        cache[config.primary.stack] = answer(config.primary.stack)
+
+    def lookup(name: str) -> Mapping[str, Any]:
+        if name not in cache:
+            cache[name] = answer(name)
+        return cache[name]
+
+    monitor = RecordingMonitor(PreflightMocks(lookup))
+    outputs, secret_outputs = _run_program(stack, stack_file, monitor, project_dir)
+    return PlanResult(
+        stack=stack,
+        stack_file=path,
+        config=config,
+        resources=list(monitor.records),
+        outputs=outputs,
+        secret_outputs=frozenset(secret_outputs),
+    )
+
+
+def _run_program(
+    stack: str, stack_file: StackFile, monitor: RecordingMonitor, project_dir: Path
+) -> tuple[dict[str, Any], set[str]]:
+    import json
+
+    env = {
+        "PULUMI_CONFIG": json.dumps(stack_file.config),
+        "PULUMI_CONFIG_SECRET_KEYS": json.dumps(list(stack_file.secret_keys)),
+        "ZIGGIE_STACK_FILE": stack_file.path.name,
+    }
+    pulumi.runtime.set_all_config({}, [])
+    pulumi_settings.set_root_resource(None)  # type: ignore[arg-type]
+    with _environment(env):
+        pulumi.runtime.set_all_config(dict(stack_file.config), list(stack_file.secret_keys))
+        pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
+        outputs: dict[str, Any] = {}
+        secret: set[str] = set()
+
+        async def program() -> None:
+            sys.path.insert(0, str(project_dir))
+            try:
+                runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+            finally:
+                sys.path.remove(str(project_dir))
+            root = pulumi_settings.get_root_resource()
+            for name, value in sorted(getattr(root, "outputs", {}).items()):
+                output = pulumi.Output.from_input(value)
+                outputs[name] = await output.future(with_unknowns=True)
+                if await output.is_secret():
+                    secret.add(name)
+
+        try:
+            _sync_await(run_pulumi_func(program))
+        except pulumi.RunError as exc:
+            raise PreflightError(str(exc)) from None
+        except PreflightError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any program failure is reported, not dumped
+            raise PreflightError(f"the program failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            pulumi_settings.set_root_resource(None)  # type: ignore[arg-type]
+    return outputs, secret
