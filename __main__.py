@@ -33,29 +33,25 @@ def load() -> StackConfig:
 
 
 def image_inputs(cfg: StackConfig) -> dict[str, pulumi.Input[str]]:
-    """Each service's image: its own reference, or on a standby the one the primary runs."""
-    images: dict[str, pulumi.Input[str]] = {
-        name: str(s.image) for name, s in cfg.enabled_services().items() if s.image is not None
-    }
-    if cfg.primary is None:
-        return images
+    """Each service's image: its own reference, or on a mirroring standby the one prod runs."""
+    services = cfg.enabled_services()
+    if cfg.primary is None or not cfg.primary.mirror_images:
+        return {name: str(s.image) for name, s in services.items()}
+    primary_stack = cfg.primary.stack
     # The standby reads the primary's outputs from the state backend only, so it deploys
     # while the primary region is down; the primary never reads the standby.
-    primary = pulumi.StackReference("primary", stack_name=cfg.primary.stack)
+    primary = pulumi.StackReference("primary", stack_name=primary_stack)
     exported = primary.require_output("images")
-    for name in cfg.enabled_services():
-        if name in images:
-            continue
 
-        def pick(published: Mapping[str, str], service: str = name) -> str:
+    def pick(service: str) -> pulumi.Output[str]:
+        def one(published: Mapping[str, str]) -> str:
             if service not in published:
-                raise pulumi.RunError(
-                    f"primary stack {cfg.primary.stack if cfg.primary else ''} exports no image for {service}"
-                )
+                raise pulumi.RunError(f"primary stack {primary_stack} exports no image for {service}")
             return published[service]
 
-        images[name] = exported.apply(pick)
-    return images
+        return exported.apply(one)
+
+    return {name: pick(name) for name in services}
 
 
 def main() -> None:

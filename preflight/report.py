@@ -19,6 +19,14 @@ from preflight.runner import PlanResult
 
 CONTAINER = "docker:index/container:Container"
 DOCKER_PROVIDER = "pulumi:providers:docker"
+# Reading order inside a component: what a container needs comes before the container.
+_RANK = {
+    DOCKER_PROVIDER: 0,
+    "docker:index/network:Network": 1,
+    "docker:index/volume:Volume": 2,
+    "docker:index/remoteImage:RemoteImage": 3,
+    CONTAINER: 4,
+}
 
 
 @dataclass(frozen=True)
@@ -129,7 +137,7 @@ def render_text(plan: PlanResult, violations: Sequence[Any] = ()) -> str:
         children[r.parent].append(r)
     components = [r for r in plan.resources if not r.custom and r.type != "pulumi:pulumi:Stack"]
     for component in components:
-        kids = children.get(component.urn, [])
+        kids = sorted(children.get(component.urn, []), key=lambda r: (_RANK.get(r.type, 9), r.name))
         lines += ["", f"{component.type} {component.name} ({len(kids)} resources)"]
         lines += _table([[r.type, r.name, "protected" if r.protect else ""] for r in kids])
     top = [r for r in plan.resources if r.custom and (r.parent is None or r.parent.endswith(f"::{plan.stack}") or "pulumi:pulumi:Stack::" in r.parent)]

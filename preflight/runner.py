@@ -120,7 +120,8 @@ def run_stack(
         stack=stack,
         stack_file=path,
         config=config,
-        resources=list(monitor.records),
+        # Registration order follows asyncio scheduling; the URN order is the stable one.
+        resources=sorted(monitor.records, key=lambda r: r.urn),
         outputs=outputs,
         secret_outputs=frozenset(secret_outputs),
     )

@@ -1,0 +1,183 @@
+"""Resource-graph tests of DockerHost under Pulumi mocks: what each container really receives."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from components.docker_host import DockerHost, DockerHostArgs
+from config.models import Host, Logging, Network, Service
+from preflight.mocks import PreflightMocks, RecordingMonitor
+from preflight.records import RecordedResource, is_secret
+
+HOST = Host.model_validate(
+    {
+        "dockerHost": "ssh://deploy@203.0.113.10",
+        "sshOpts": ["-o", "StrictHostKeyChecking=yes"],
+        "memory": "16G",
+        "cpus": "4",
+        "osReserveMemory": "2G",
+        "osReserveCpus": "0.5",
+        "monthlyPriceUsd": "12",
+    }
+)
+POSTGRES = Service.model_validate(
+    {
+        "tier": "critical",
+        "memory": "3G",
+        "memoryReservation": "1.5G",
+        "cpus": "0.8",
+        "cpuReservation": "0.4",
+        "healthcheck": {"test": ["CMD-SHELL", "pg_isready -U ziggie"], "interval": "10s", "timeout": "3s",
+                        "retries": 5, "startPeriod": "30s"},
+        "ulimits": {"nofile": {"soft": 1024, "hard": 2048}},
+        "env": {"POSTGRES_USER": "ziggie"},
+        "secretEnv": {"POSTGRES_PASSWORD": "postgresPassword"},
+        "volumes": [{"name": "postgres-data", "target": "/var/lib/postgresql/data", "bindPath": "/mnt/nvme/ziggie/postgres"}],
+    }
+)
+CADVISOR = Service.model_validate(
+    {"tier": "monitoring", "memory": "256M", "cpus": "0.2", "privileged": True,
+     "privilegedReason": "reads every container's cgroup", "mounts": [{"source": "/sys", "target": "/sys"}]}
+)
+SECRET_VALUE = "s3cr3t-value-never-plain"
+IMAGE = "docker.io/library/postgres:16.10-alpine@sha256:" + "0" * 64
+
+
+@pytest.fixture(autouse=True)
+def mocks() -> RecordingMonitor:
+    """Fresh mocks per test, answering with provider-shaped ids."""
+    monitor = RecordingMonitor(PreflightMocks(lambda name: {}))
+    pulumi.runtime.settings.set_root_resource(None)  # type: ignore[arg-type]
+    pulumi.runtime.set_mocks(monitor.mocks, project="ziggie-infra", stack="prod", preview=True, monitor=monitor)
+    return monitor
+
+
+def run(monitor: RecordingMonitor, build: Callable[[], Any]) -> dict[str, RecordedResource]:
+    """Run `build` as a Pulumi program and return its registrations by name."""
+    _sync_await(run_pulumi_func(build))
+    return {r.name: r for r in monitor.records}
+
+
+def host_args(**overrides: Any) -> DockerHostArgs:
+    values: dict[str, Any] = {
+        "host": HOST,
+        "network": Network(),
+        "logging": Logging(),
+        "services": {"postgres": POSTGRES, "cadvisor": CADVISOR},
+        "images": {"postgres": IMAGE, "cadvisor": "gcr.io/cadvisor/cadvisor:v0.49.1"},
+        "secrets": {"postgresPassword": pulumi.Output.secret(SECRET_VALUE)},
+        "protect_data": True,
+    }
+    values.update(overrides)
+    return DockerHostArgs(**values)
+
+
+def test_container_bounds_equal_config(mocks: RecordingMonitor) -> None:
+    records = run(mocks, lambda: DockerHost("vps1", host_args()))
+    postgres = records["vps1-postgres"].inputs
+    assert postgres["memory"] == 3072, records["vps1-postgres"].urn
+    assert postgres["memoryReservation"] == 1536
+    assert postgres["cpus"] == "0.8"
+    assert postgres["cpuShares"] == 410  # 0.4 vCPU x 1024, rounded
+    assert postgres["healthcheck"] == {
+        "tests": ["CMD-SHELL", "pg_isready -U ziggie"], "interval": "10s", "timeout": "3s",
+        "retries": 5, "startPeriod": "30s",
+    }
+    assert postgres["ulimits"] == [{"name": "nofile", "soft": 1024, "hard": 2048}]
+    assert postgres["restart"] == "unless-stopped"
+    assert postgres["logDriver"] == "json-file"
+    assert postgres["logOpts"] == {"max-size": "10m", "max-file": "3"}
+    assert {(lbl["label"], lbl["value"]) for lbl in postgres["labels"]} == {
+        ("ziggie.service", "postgres"), ("ziggie.tier", "critical"), ("ziggie.host", "vps1")
+    }
+    assert postgres["image"] == IMAGE
+    assert postgres["networksAdvanced"] == [{"name": "ziggie-network", "aliases": ["postgres"]}]
+    assert postgres["volumes"] == [
+        {"volumeName": "postgres-data", "containerPath": "/var/lib/postgresql/data", "readOnly": False}
+    ]
+    cadvisor = records["vps1-cadvisor"].inputs
+    assert cadvisor["privileged"] is True
+    assert "cpuShares" not in cadvisor and "memoryReservation" not in cadvisor
+    assert "privileged" not in postgres
+
+
+def test_secret_env_stays_secret(mocks: RecordingMonitor) -> None:
+    records = run(mocks, lambda: DockerHost("vps1", host_args()))
+    envs = records["vps1-postgres"].inputs["envs"]
+    assert envs[0] == "POSTGRES_USER=ziggie"
+    assert is_secret(envs[1]) and envs[1]["value"] == f"POSTGRES_PASSWORD={SECRET_VALUE}"
+    for record in records.values():
+        plain = json.dumps([v for v in _walk_plain(record.inputs)])
+        assert SECRET_VALUE not in plain, f"{record.urn} carries the secret in plain text"
+
+
+def _walk_plain(value: Any) -> Any:
+    if is_secret(value):
+        return
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _walk_plain(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _walk_plain(v)
+    else:
+        yield value
+
+
+def test_network_carries_seed_ipam(mocks: RecordingMonitor) -> None:
+    records = run(mocks, lambda: DockerHost("vps1", host_args()))
+    network = records["vps1-network"].inputs
+    assert network["driver"] == "bridge"
+    assert network["ipamConfigs"] == [{"subnet": "172.28.0.0/16", "ipRange": "172.28.5.0/24", "gateway": "172.28.5.254"}]
+    assert network["options"] == {"com.docker.network.bridge.name": "br-ziggie", "com.docker.network.driver.mtu": "1500"}
+
+
+def test_every_child_uses_the_hosts_provider_and_parent(mocks: RecordingMonitor) -> None:
+    records = run(mocks, lambda: DockerHost("vps1", host_args()))
+    provider = records["vps1-docker"]
+    assert provider.inputs["host"] == "ssh://deploy@203.0.113.10"
+    # Provider inputs that are not strings travel JSON-encoded, as the engine hands them to the plugin.
+    assert json.loads(provider.inputs["sshOpts"]) == ["-o", "StrictHostKeyChecking=yes"]
+    component = records["vps1"]
+    for name, record in records.items():
+        if name in ("vps1", "vps1-docker") or record.type == "pulumi:pulumi:Stack":
+            continue
+        assert record.parent == component.urn, record.urn
+        assert record.provider_urn == provider.urn, record.urn
+
+
+def test_bound_data_volume_is_protected_only_when_asked(mocks: RecordingMonitor) -> None:
+    records = run(mocks, lambda: DockerHost("vps1", host_args(protect_data=True)))
+    volume = records["vps1-postgres-data"]
+    assert volume.protect
+    assert volume.inputs["driverOpts"] == {"type": "none", "o": "bind", "device": "/mnt/nvme/ziggie/postgres"}
+
+
+def test_data_volume_unprotected_off_prod(mocks: RecordingMonitor) -> None:
+    records = run(mocks, lambda: DockerHost("vps1", host_args(protect_data=False)))
+    assert not records["vps1-postgres-data"].protect
+
+
+def test_container_depends_on_its_image_network_and_volume(mocks: RecordingMonitor) -> None:
+    records = run(mocks, lambda: DockerHost("vps1", host_args()))
+    deps = set(records["vps1-postgres"].dependencies)
+    expected = {records[n].urn for n in ("vps1-postgres-image", "vps1-network", "vps1-postgres-data")}
+    assert expected <= deps, records["vps1-postgres"].urn
+
+
+@pytest.mark.parametrize(
+    ("reservation", "shares"),
+    [("0.5", 512), ("0.01", 10), ("0.001", 2), ("1", 1024)],
+    ids=["half_vcpu_is_512", "one_hundredth_rounds_to_10", "below_docker_minimum_clamps_to_2", "one_vcpu_is_1024"],
+)
+def test_cpu_reservation_maps_to_shares(reservation: str, shares: int) -> None:
+    service = POSTGRES.model_copy(update={"cpu_reservation": Decimal(reservation), "cpus": Decimal("1")})
+    assert service.cpu_shares == shares
