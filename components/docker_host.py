@@ -94,11 +94,12 @@ class DockerHost(pulumi.ComponentResource):
         for service in args.services.values():
             for volume in service.volumes:
                 bound = volume.bind_path is not None
+                driver_opts = {"type": "none", "o": "bind", "device": volume.bind_path} if volume.bind_path else None
                 self.volumes[volume.name] = docker.Volume(
                     f"{name}-{volume.name}",
                     name=volume.name,
                     driver="local",
-                    driver_opts={"type": "none", "o": "bind", "device": volume.bind_path} if bound else None,
+                    driver_opts=driver_opts,
                     opts=pulumi.ResourceOptions(
                         parent=self, provider=self.provider, protect=args.protect_data and bound
                     ),

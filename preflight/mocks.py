@@ -85,18 +85,20 @@ class RecordingMonitor(MockMonitor):
                 property_dependencies=property_dependencies,
                 protect=bool(getattr(request, "protect", False)),
                 retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
-                inputs=_tidy(json_format.MessageToDict(request.object if hasattr(request, "object") else request.properties)),
+                inputs=_tidy(
+                    json_format.MessageToDict(request.object if hasattr(request, "object") else request.properties)
+                ),
                 outputs=_tidy(json_format.MessageToDict(outputs)) if outputs is not None else {},
             )
         )
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         has_object = request.type != "pulumi:pulumi:Stack"
         self._record(request, response.urn, response.id, bool(request.custom), response.object if has_object else None)
         return response
 
-    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().ReadResource(request)
+    def ReadResource(self, request: Any) -> Any:
+        response = super().ReadResource(request)  # type: ignore[no-untyped-call]
         self._record(request, response.urn, request.id, True, response.properties)
         return response

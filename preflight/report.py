@@ -131,7 +131,9 @@ def _table(rows: Sequence[Sequence[str]], left: int = 2) -> list[str]:
 
 def render_text(plan: PlanResult, violations: Sequence[Any] = ()) -> str:
     """The human-readable plan."""
-    lines = [f"Preflight of stack {plan.stack} ({plan.stack_file.name}): {len(plan.resources)} resources, no credentials used."]
+    lines = [
+        f"Preflight of stack {plan.stack} ({plan.stack_file.name}): {len(plan.resources)} resources, no credentials used."
+    ]
     children: dict[str | None, list[RecordedResource]] = defaultdict(list)
     for r in plan.resources:
         children[r.parent].append(r)
@@ -140,16 +142,45 @@ def render_text(plan: PlanResult, violations: Sequence[Any] = ()) -> str:
         kids = sorted(children.get(component.urn, []), key=lambda r: (_RANK.get(r.type, 9), r.name))
         lines += ["", f"{component.type} {component.name} ({len(kids)} resources)"]
         lines += _table([[r.type, r.name, "protected" if r.protect else ""] for r in kids])
-    top = [r for r in plan.resources if r.custom and (r.parent is None or r.parent.endswith(f"::{plan.stack}") or "pulumi:pulumi:Stack::" in r.parent)]
+    top = [
+        r
+        for r in plan.resources
+        if r.custom
+        and (r.parent is None or r.parent.endswith(f"::{plan.stack}") or "pulumi:pulumi:Stack::" in r.parent)
+    ]
     if top:
-        lines += ["", "stack-level resources"] + _table([[r.type, r.name, ""] for r in top])
+        lines += ["", "stack-level resources", *_table([[r.type, r.name, ""] for r in top])]
 
     for host in allocations(plan):
-        lines += ["", f"host {host.host} ({host.docker_host}): pool {_gib(host.pool_memory)} GiB / {host.pool_cpus:.2f} vCPU"]
+        lines += [
+            "",
+            f"host {host.host} ({host.docker_host}): pool {_gib(host.pool_memory)} GiB / {host.pool_cpus:.2f} vCPU",
+        ]
         rows = [["service", "tier", "mem limit", "mem reserve", "cpus", "cpu reserve"]]
-        rows += [[c.service, c.tier, _gib(c.memory), _gib(c.memory_reservation), f"{c.cpus:.2f}", f"{c.cpu_reservation:.2f}"] for c in host.containers]
-        rows.append(["total", "", _gib(host.memory), _gib(host.memory_reservation), f"{host.cpus:.2f}", f"{host.cpu_reservation:.2f}"])
-        rows.append(["of pool", "", _pct(host.memory, host.pool_memory), _pct(host.memory_reservation, host.pool_memory), _pct(host.cpus, host.pool_cpus), _pct(host.cpu_reservation, host.pool_cpus)])
+        rows += [
+            [c.service, c.tier, _gib(c.memory), _gib(c.memory_reservation), f"{c.cpus:.2f}", f"{c.cpu_reservation:.2f}"]
+            for c in host.containers
+        ]
+        rows.append(
+            [
+                "total",
+                "",
+                _gib(host.memory),
+                _gib(host.memory_reservation),
+                f"{host.cpus:.2f}",
+                f"{host.cpu_reservation:.2f}",
+            ]
+        )
+        rows.append(
+            [
+                "of pool",
+                "",
+                _pct(host.memory, host.pool_memory),
+                _pct(host.memory_reservation, host.pool_memory),
+                _pct(host.cpus, host.pool_cpus),
+                _pct(host.cpu_reservation, host.pool_cpus),
+            ]
+        )
         lines += _table(rows)
 
     lines += ["", "outputs"]
@@ -158,7 +189,11 @@ def render_text(plan: PlanResult, violations: Sequence[Any] = ()) -> str:
         lines.append(f"  {name} = {shown!r}")
     if violations:
         lines += ["", "policy violations"]
-        lines += _table([["policy", "enforcement", "resource", "message"]] + [[v.policy, v.enforcement, v.urn.rsplit("::", 1)[-1], v.message] for v in violations], left=4)
+        lines += _table(
+            [["policy", "enforcement", "resource", "message"]]
+            + [[v.policy, v.enforcement, v.urn.rsplit("::", 1)[-1], v.message] for v in violations],
+            left=4,
+        )
     return "\n".join(lines)
 
 

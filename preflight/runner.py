@@ -164,7 +164,7 @@ def _run_program(
             raise PreflightError(str(exc)) from None
         except PreflightError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any program failure is reported, not dumped
+        except Exception as exc:
             raise PreflightError(f"the program failed: {type(exc).__name__}: {exc}") from exc
         finally:
             pulumi_settings.set_root_resource(None)  # type: ignore[arg-type]

@@ -35,17 +35,30 @@ POSTGRES = Service.model_validate(
         "memoryReservation": "1.5G",
         "cpus": "0.8",
         "cpuReservation": "0.4",
-        "healthcheck": {"test": ["CMD-SHELL", "pg_isready -U ziggie"], "interval": "10s", "timeout": "3s",
-                        "retries": 5, "startPeriod": "30s"},
+        "healthcheck": {
+            "test": ["CMD-SHELL", "pg_isready -U ziggie"],
+            "interval": "10s",
+            "timeout": "3s",
+            "retries": 5,
+            "startPeriod": "30s",
+        },
         "ulimits": {"nofile": {"soft": 1024, "hard": 2048}},
         "env": {"POSTGRES_USER": "ziggie"},
         "secretEnv": {"POSTGRES_PASSWORD": "postgresPassword"},
-        "volumes": [{"name": "postgres-data", "target": "/var/lib/postgresql/data", "bindPath": "/mnt/nvme/ziggie/postgres"}],
+        "volumes": [
+            {"name": "postgres-data", "target": "/var/lib/postgresql/data", "bindPath": "/mnt/nvme/ziggie/postgres"}
+        ],
     }
 )
 CADVISOR = Service.model_validate(
-    {"tier": "monitoring", "memory": "256M", "cpus": "0.2", "privileged": True,
-     "privilegedReason": "reads every container's cgroup", "mounts": [{"source": "/sys", "target": "/sys"}]}
+    {
+        "tier": "monitoring",
+        "memory": "256M",
+        "cpus": "0.2",
+        "privileged": True,
+        "privilegedReason": "reads every container's cgroup",
+        "mounts": [{"source": "/sys", "target": "/sys"}],
+    }
 )
 SECRET_VALUE = "s3cr3t-value-never-plain"
 IMAGE = "docker.io/library/postgres:16.10-alpine@sha256:" + "0" * 64
@@ -88,15 +101,20 @@ def test_container_bounds_equal_config(mocks: RecordingMonitor) -> None:
     assert postgres["cpus"] == "0.8"
     assert postgres["cpuShares"] == 410  # 0.4 vCPU x 1024, rounded
     assert postgres["healthcheck"] == {
-        "tests": ["CMD-SHELL", "pg_isready -U ziggie"], "interval": "10s", "timeout": "3s",
-        "retries": 5, "startPeriod": "30s",
+        "tests": ["CMD-SHELL", "pg_isready -U ziggie"],
+        "interval": "10s",
+        "timeout": "3s",
+        "retries": 5,
+        "startPeriod": "30s",
     }
     assert postgres["ulimits"] == [{"name": "nofile", "soft": 1024, "hard": 2048}]
     assert postgres["restart"] == "unless-stopped"
     assert postgres["logDriver"] == "json-file"
     assert postgres["logOpts"] == {"max-size": "10m", "max-file": "3"}
     assert {(lbl["label"], lbl["value"]) for lbl in postgres["labels"]} == {
-        ("ziggie.service", "postgres"), ("ziggie.tier", "critical"), ("ziggie.host", "vps1")
+        ("ziggie.service", "postgres"),
+        ("ziggie.tier", "critical"),
+        ("ziggie.host", "vps1"),
     }
     assert postgres["image"] == IMAGE
     assert postgres["networksAdvanced"] == [{"name": "ziggie-network", "aliases": ["postgres"]}]
@@ -105,7 +123,8 @@ def test_container_bounds_equal_config(mocks: RecordingMonitor) -> None:
     ]
     cadvisor = records["vps1-cadvisor"].inputs
     assert cadvisor["privileged"] is True
-    assert "cpuShares" not in cadvisor and "memoryReservation" not in cadvisor
+    assert "cpuShares" not in cadvisor
+    assert "memoryReservation" not in cadvisor
     assert "privileged" not in postgres
 
 
@@ -113,7 +132,8 @@ def test_secret_env_stays_secret(mocks: RecordingMonitor) -> None:
     records = run(mocks, lambda: DockerHost("vps1", host_args()))
     envs = records["vps1-postgres"].inputs["envs"]
     assert envs[0] == "POSTGRES_USER=ziggie"
-    assert is_secret(envs[1]) and envs[1]["value"] == f"POSTGRES_PASSWORD={SECRET_VALUE}"
+    assert is_secret(envs[1])
+    assert envs[1]["value"] == f"POSTGRES_PASSWORD={SECRET_VALUE}"
     for record in records.values():
         plain = json.dumps([v for v in _walk_plain(record.inputs)])
         assert SECRET_VALUE not in plain, f"{record.urn} carries the secret in plain text"
@@ -136,8 +156,13 @@ def test_network_carries_seed_ipam(mocks: RecordingMonitor) -> None:
     records = run(mocks, lambda: DockerHost("vps1", host_args()))
     network = records["vps1-network"].inputs
     assert network["driver"] == "bridge"
-    assert network["ipamConfigs"] == [{"subnet": "172.28.0.0/16", "ipRange": "172.28.5.0/24", "gateway": "172.28.5.254"}]
-    assert network["options"] == {"com.docker.network.bridge.name": "br-ziggie", "com.docker.network.driver.mtu": "1500"}
+    assert network["ipamConfigs"] == [
+        {"subnet": "172.28.0.0/16", "ipRange": "172.28.5.0/24", "gateway": "172.28.5.254"}
+    ]
+    assert network["options"] == {
+        "com.docker.network.bridge.name": "br-ziggie",
+        "com.docker.network.driver.mtu": "1500",
+    }
 
 
 def test_every_child_uses_the_hosts_provider_and_parent(mocks: RecordingMonitor) -> None:

@@ -15,7 +15,7 @@ from config.catalog import DEFAULT_CATALOG
 from config.models import MIB
 from preflight.records import is_secret
 from preflight.report import allocations, render_json, render_text
-from preflight.runner import PROJECT_DIR, PreflightError, PlanResult, run_stack
+from preflight.runner import PROJECT_DIR, PlanResult, PreflightError, run_stack
 from preflight.stackfile import placeholder
 
 CONTAINER = "docker:index/container:Container"
@@ -85,7 +85,8 @@ def test_dev_needs_no_cloud_and_runs_locally() -> None:
     }
     assert not [r for r in plan.resources if r.type.startswith(("aws:", "gcp:"))]
     host = allocations(plan)[0]
-    assert host.memory <= 8 * 1024 * MIB and host.cpus <= 4
+    assert host.memory <= 8 * 1024 * MIB
+    assert host.cpus <= 4
 
 
 def test_prod_never_references_another_stack(prod: PlanResult) -> None:
@@ -128,7 +129,12 @@ def test_bad_config_file_fails_before_any_resource(tmp_path: Path) -> None:
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "preflight", *args], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-m", "preflight", *args],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -137,7 +143,16 @@ def test_cli_json_lists_resources_and_outputs() -> None:
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["stack"] == "prod"
-    assert set(document["resources"][1]) == {"urn", "type", "name", "parent", "provider", "dependencies", "protect", "inputs"}
+    assert set(document["resources"][1]) == {
+        "urn",
+        "type",
+        "name",
+        "parent",
+        "provider",
+        "dependencies",
+        "protect",
+        "inputs",
+    }
     assert len([r for r in document["resources"] if r["type"] == CONTAINER]) == 21
     assert document["outputs"]["environment"] == "prod"
 
@@ -148,7 +163,8 @@ def test_cli_bad_config_exits_2_without_traceback(tmp_path: Path) -> None:
     result = _cli("--stack", "dev", "--config-file", str(bad), "--no-policy")
     assert result.returncode == 2
     assert "Pulumi.dev.yaml: ziggie-infra:services.ollama.memory: invalid size '-3G'" in result.stderr
-    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
 
 
 def test_cli_text_report_shows_host_tables() -> None:

@@ -1,0 +1,89 @@
+"""How preflight of prod scales: 21, 210 and 2,100 services on as many KVM 4 hosts as they need.
+
+Each size is a synthetic prod stack file: the seed catalog copied N/21 times, each copy on
+its own host (so every host holds the seed's 21 services, as the single-host seed would),
+run through the same mocked program run `python -m preflight --stack prod` does, without the
+policy pack (benchmarks/analyzer_throughput.py measures that). Prints seconds per run and per
+registered resource; asserts nothing. Aim: 21 services under 2 s on 2 cores, growth linear.
+
+    .venv/bin/python benchmarks/preflight_scale.py [--runs N] [--sizes 21,210,2100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from config.catalog import DEFAULT_CATALOG  # noqa: E402
+from preflight.runner import run_stack  # noqa: E402
+
+OWN_IMAGE = "ghcr.io/ziggie-ai/{name}:1.4.2"
+
+
+def synthetic_stack_file(services: int, directory: Path) -> Path:
+    """A prod stack file with `services` services, the catalog repeated once per host."""
+    copies = max(1, services // len(DEFAULT_CATALOG))
+    config: dict[str, Any] = {"ziggie-infra:environment": "prod"}
+    hosts: dict[str, Any] = {}
+    overrides: dict[str, Any] = {}
+    for copy in range(copies):
+        host = f"vps{copy + 1}"
+        hosts[host] = {
+            "dockerHost": f"ssh://deploy@host{copy + 1}.bench.example",
+            "memory": "32G",
+            "cpus": "8",
+            "osReserveMemory": "2G",
+            "osReserveCpus": "0.5",
+            "monthlyPriceUsd": "12",
+        }
+        for name, entry in DEFAULT_CATALOG.items():
+            service = f"{name}-{copy}" if copy else name
+            override: dict[str, Any] = {**entry, "host": host} if copy else {"host": host}
+            if "image" not in entry:
+                override["image"] = OWN_IMAGE.format(name=name)
+            overrides[service] = override
+    config["ziggie-infra:hosts"] = hosts
+    config["ziggie-infra:services"] = overrides
+    secrets = {key for e in DEFAULT_CATALOG.values() for key in e.get("secretEnv", {}).values()}
+    for key in sorted(secrets):
+        config[f"ziggie-infra:{key}"] = {"secure": "benchmark"}
+    path = directory / f"Pulumi.bench-{services}.yaml"
+    path.write_text(yaml.safe_dump({"config": config}))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sizes", default="21,210,2100")
+    args = parser.parse_args()
+    print(f"{'services':>8} {'resources':>9} {'best s':>8} {'median s':>8} {'ms/resource':>11}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in (int(s) for s in args.sizes.split(",")):
+            path = synthetic_stack_file(size, Path(tmp))
+            times: list[float] = []
+            resources = 0
+            for _ in range(args.runs):
+                start = time.perf_counter()
+                plan = run_stack("prod", path)
+                times.append(time.perf_counter() - start)
+                resources = len(plan.resources)
+            best = min(times)
+            print(
+                f"{size:>8} {resources:>9} {best:>8.3f} {statistics.median(times):>8.3f} "
+                f"{best * 1000 / resources:>11.3f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

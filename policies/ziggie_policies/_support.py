@@ -1,0 +1,156 @@
+"""What every ziggie policy shares: resource types, reading props the SDK may mark unknown,
+strict policy config, exact numbers and the wording of names and amounts.
+
+The pulumi_policy SDK hands validators ``props`` wrapped in a proxy that raises
+``UnknownValueError`` on *reading* a value that is unknown during preview; left alone, the SDK
+turns that into an advisory "can't run policy ... during preview" diagnostic per resource. The
+helpers here return :data:`UNKNOWN` instead, so a policy can skip just that value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, Final
+
+from pulumi_policy import PolicyConfigSchema
+from pulumi_policy.proxy import (
+    UNKNOWN_ARCHIVE_VALUE,
+    UNKNOWN_ARRAY_VALUE,
+    UNKNOWN_ASSET_VALUE,
+    UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_NUMBER_VALUE,
+    UNKNOWN_OBJECT_VALUE,
+    UNKNOWN_STRING_VALUE,
+    UnknownValueError,
+)
+
+CONTAINER: Final = "docker:index/container:Container"
+REMOTE_IMAGE: Final = "docker:index/remoteImage:RemoteImage"
+DOCKER_PROVIDER: Final = "pulumi:providers:docker"
+
+MIB_PER_GIB: Final = 1024
+SHARES_PER_CPU: Final = 1024
+"""Docker's cpu_shares weight for one vCPU: the program maps a CPU reservation to shares."""
+
+_UNKNOWN_SENTINELS: Final = frozenset(
+    {
+        UNKNOWN_BOOLEAN_VALUE,
+        UNKNOWN_NUMBER_VALUE,
+        UNKNOWN_STRING_VALUE,
+        UNKNOWN_ARRAY_VALUE,
+        UNKNOWN_ASSET_VALUE,
+        UNKNOWN_ARCHIVE_VALUE,
+        UNKNOWN_OBJECT_VALUE,
+    }
+)
+
+
+class _Unknown:
+    """The type of :data:`UNKNOWN`."""
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Final = _Unknown()
+"""A value that is not known until the update runs (preview of a computed input)."""
+
+
+class PolicyConfigError(ValueError):
+    """The policy config handed to the pack does not match the policy's schema."""
+
+
+def is_unknown(value: Any) -> bool:
+    """True for :data:`UNKNOWN` and for a raw wire sentinel (the remediation pass keeps those)."""
+    return value is UNKNOWN or (isinstance(value, str) and value in _UNKNOWN_SENTINELS)
+
+
+def prop(props: Mapping[str, Any], key: str) -> Any:
+    """``props[key]``; None when absent, :data:`UNKNOWN` when unknown during preview."""
+    try:
+        value = props[key]
+    except KeyError:
+        return None
+    except UnknownValueError:
+        return UNKNOWN
+    return UNKNOWN if is_unknown(value) else value
+
+
+def elements(seq: Any) -> Iterator[Any]:
+    """The elements of a list prop, each :data:`UNKNOWN` where unknown; nothing for a non-list."""
+    if isinstance(seq, (str, bytes)) or not isinstance(seq, Sequence):
+        return
+    for index in range(len(seq)):
+        try:
+            value = seq[index]
+        except UnknownValueError:
+            yield UNKNOWN
+            continue
+        yield UNKNOWN if is_unknown(value) else value
+
+
+def container_name(props: Mapping[str, Any], resource_name: str) -> str:
+    """The Docker name of a container, or its Pulumi resource name when that is not known."""
+    name = prop(props, "name")
+    return name if isinstance(name, str) and name else resource_name
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    """An exact Decimal of a JSON number or decimal string; None when it is neither.
+
+    Numbers travel as protobuf doubles, so 3072 arrives as 3072.0 and 0.8 as the double
+    nearest 0.8: ``repr`` gives the shortest string that round-trips, i.e. what was written.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, str):
+        try:
+            parsed = Decimal(value.strip())
+        except InvalidOperation:
+            return None
+        return parsed if parsed.is_finite() else None
+    return None
+
+
+def two_places(value: Decimal, *, ceiling: bool = False) -> str:
+    """``value`` with two decimals; ``ceiling`` rounds up so an overflow never prints as equal."""
+    rounding = ROUND_CEILING if ceiling else ROUND_HALF_UP
+    return str(value.quantize(Decimal("0.01"), rounding=rounding))
+
+
+def read_config(
+    policy_name: str, schema: PolicyConfigSchema, given: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The policy's config: schema defaults overlaid with ``given``; unknown keys are an error.
+
+    The Pulumi CLI validates a policy's config against ``{"type": "object", "properties": ...,
+    "required": ...}`` only, so a misspelt top-level key would otherwise be ignored in silence
+    and its default used. Raising here fails the Analyze call, which stops the preview.
+    """
+    unknown = sorted(set(given) - set(schema.properties))
+    if unknown:
+        known = ", ".join(sorted(schema.properties))
+        raise PolicyConfigError(
+            f"policy {policy_name}: unknown config key {', '.join(repr(k) for k in unknown)} "
+            f"(known: {known})"
+        )
+    config = {
+        key: spec["default"] for key, spec in schema.properties.items() if "default" in spec
+    }
+    config.update(given)
+    missing = [key for key in schema.required or [] if key not in config]
+    if missing:
+        raise PolicyConfigError(f"policy {policy_name}: missing config key {', '.join(missing)}")
+    return config
+
+
+NAME_TO_REASON: Final[dict[str, Any]] = {
+    "type": "object",
+    "additionalProperties": {"type": "string", "minLength": 1},
+}
+"""JSON schema of a ``{"<container name>": "<reason>"}`` exception list."""

@@ -1,0 +1,96 @@
+"""container-limits: every container is bounded, and no reservation exceeds its limit.
+
+An unbounded container can take a whole host down with it, and a reservation above its limit
+is a promise the kernel can never keep. ``memory`` and ``memoryReservation`` are MiB;
+``cpus`` is a decimal string; a CPU reservation is ``cpuShares / 1024`` vCPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import ROUND_CEILING, Decimal
+from typing import Any, Final
+
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+)
+
+from ziggie_policies._support import (
+    CONTAINER,
+    SHARES_PER_CPU,
+    UNKNOWN,
+    container_name,
+    prop,
+    to_decimal,
+)
+
+NAME: Final = "container-limits"
+
+
+def _plain(value: Decimal) -> str:
+    """``value`` as written in plain notation, the same whether it travelled as 3072 or 3072.0."""
+    return format(value.normalize(), "f")
+
+
+def _shown(raw: Any, parsed: Decimal | None) -> str:
+    return _plain(parsed) if parsed is not None else repr(raw)
+
+
+def limit_violations(resource_type: str, resource_name: str, props: Mapping[str, Any]) -> list[str]:
+    """The missing limits and over-limit reservations of one container."""
+    if resource_type != CONTAINER:
+        return []
+    who = f"container {container_name(props, resource_name)}"
+    found: list[str] = []
+
+    raw_memory = prop(props, "memory")
+    memory = to_decimal(raw_memory)
+    if raw_memory is None:
+        found.append(f"{who}: no memory limit; set memory (MiB) > 0")
+    elif raw_memory is not UNKNOWN and (memory is None or memory <= 0):
+        found.append(f"{who}: memory limit {_shown(raw_memory, memory)} is not a number of MiB > 0")
+        memory = None
+
+    raw_cpus = prop(props, "cpus")
+    cpus = to_decimal(raw_cpus)
+    if raw_cpus is None:
+        found.append(f"{who}: no CPU limit; set cpus > 0")
+    elif raw_cpus is not UNKNOWN and (cpus is None or cpus <= 0):
+        found.append(f"{who}: CPU limit {_shown(raw_cpus, cpus)} is not a number of vCPU > 0")
+        cpus = None
+
+    reservation = to_decimal(prop(props, "memoryReservation"))
+    if memory is not None and reservation is not None and reservation > memory:
+        found.append(
+            f"{who}: memory reservation {_plain(reservation)} MiB exceeds the {_plain(memory)} MiB limit"
+        )
+    shares = to_decimal(prop(props, "cpuShares"))
+    # Shares are whole numbers, so a reservation equal to the limit may round up by less than
+    # one share (0.2 vCPU is 204.8 shares, sent as 205): only a whole share more is over.
+    if cpus is not None and shares is not None:
+        limit_shares = (cpus * SHARES_PER_CPU).to_integral_value(ROUND_CEILING)
+        if shares > limit_shares:
+            found.append(
+                f"{who}: cpuShares {_plain(shares)} reserve more than the {_plain(cpus)} vCPU limit "
+                f"({_plain(limit_shares)} shares)"
+            )
+    return found
+
+
+def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != CONTAINER:
+        return
+    for message in limit_violations(args.resource_type, args.name, args.props):
+        report_violation(message, None)
+
+
+policy: Final = ResourceValidationPolicy(
+    name=NAME,
+    description="Requires every container to set a memory and a CPU limit above zero, with no "
+    "reservation above its limit.",
+    validate=_validate,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)

@@ -1,0 +1,253 @@
+"""host-allocation: the containers on each Docker host fit that host's pool.
+
+Containers are grouped by the ``host`` input of the docker provider each one is registered
+with; the pool is the host's capacity less the OS reserve, both from this policy's config (the
+budget is owned apart from the program it checks). Memory limits, memory reservations and CPU
+reservations must fit the pool: memory is not compressible and reservations are promises. CPU
+limits are ceilings the kernel throttles at, so their sum may exceed the pool by
+``cpuOvercommit``. Sums are exact (Decimal MiB and vCPU); ``memory`` and
+``memoryReservation`` are MiB as Docker reads them, ``cpus`` a decimal string and a CPU
+reservation is ``cpuShares / 1024``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Final
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    PolicyResource,
+    ReportViolation,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from ziggie_policies._support import (
+    CONTAINER,
+    DOCKER_PROVIDER,
+    MIB_PER_GIB,
+    SHARES_PER_CPU,
+    UNKNOWN,
+    PolicyConfigError,
+    container_name,
+    prop,
+    read_config,
+    to_decimal,
+    two_places,
+)
+
+NAME: Final = "host-allocation"
+LARGEST: Final = 3
+"""How many of the largest consumers a message names."""
+
+_CAPACITY_PROPERTIES: Final[dict[str, Any]] = {
+    "memoryGiB": {"type": "number", "exclusiveMinimum": 0, "description": "Host memory, GiB."},
+    "cpus": {"type": "number", "exclusiveMinimum": 0, "description": "Host vCPUs."},
+    "reserveMemoryGiB": {"type": "number", "minimum": 0, "description": "Memory kept for the OS, GiB."},
+    "reserveCpus": {"type": "number", "minimum": 0, "description": "vCPUs kept for the OS."},
+}
+_CAPACITY_KEYS: Final = ["memoryGiB", "cpus", "reserveMemoryGiB", "reserveCpus"]
+
+# The seed's Hostinger KVM 4: 16 GiB / 4 vCPU, of which the OS keeps 2 GiB / 0.5 vCPU.
+DEFAULT_HOST: Final[dict[str, Any]] = {"memoryGiB": 16, "cpus": 4, "reserveMemoryGiB": 2, "reserveCpus": 0.5}
+
+CONFIG_SCHEMA: Final = PolicyConfigSchema(
+    properties={
+        "hosts": {
+            "type": "object",
+            "description": "Known hosts by name: the docker provider host URL and the capacity.",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "dockerHost": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "The docker provider's host input, e.g. ssh://deploy@203.0.113.10.",
+                    },
+                    **_CAPACITY_PROPERTIES,
+                },
+                "required": ["dockerHost", *_CAPACITY_KEYS],
+                "additionalProperties": False,
+            },
+            "default": {},
+        },
+        "defaultHost": {
+            "type": "object",
+            "description": "Capacity assumed for a host that hosts does not list.",
+            "properties": _CAPACITY_PROPERTIES,
+            "required": _CAPACITY_KEYS,
+            "additionalProperties": False,
+            "default": DEFAULT_HOST,
+        },
+        "cpuOvercommit": {
+            "type": "number",
+            "minimum": 1,
+            "default": 1.0,
+            "description": "How far the sum of CPU limits may exceed the CPU pool (1.0 = not at all).",
+        },
+    }
+)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """What one host offers containers: capacity less the OS reserve."""
+
+    label: str
+    memory_gib: Decimal
+    reserve_memory_gib: Decimal
+    cpus: Decimal
+    reserve_cpus: Decimal
+
+    @property
+    def memory_pool_gib(self) -> Decimal:
+        return self.memory_gib - self.reserve_memory_gib
+
+    @property
+    def cpu_pool(self) -> Decimal:
+        return self.cpus - self.reserve_cpus
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """One container's claims on its host."""
+
+    name: str
+    urn: str
+    memory_gib: Decimal
+    memory_reservation_gib: Decimal
+    cpus: Decimal
+    cpu_reservation: Decimal
+
+
+def _pool(label: str, spec: Mapping[str, Any]) -> Pool:
+    values = {key: to_decimal(spec[key]) for key in _CAPACITY_KEYS}
+    if any(v is None for v in values.values()):  # pragma: no cover - the schema types them
+        raise PolicyConfigError(f"policy {NAME}: host {label}: capacity values must be numbers")
+    pool = Pool(
+        label=label,
+        memory_gib=values["memoryGiB"] or Decimal(0),
+        reserve_memory_gib=values["reserveMemoryGiB"] or Decimal(0),
+        cpus=values["cpus"] or Decimal(0),
+        reserve_cpus=values["reserveCpus"] or Decimal(0),
+    )
+    if pool.memory_pool_gib <= 0 or pool.cpu_pool <= 0:
+        raise PolicyConfigError(f"policy {NAME}: host {label}: the OS reserve leaves no pool")
+    return pool
+
+
+def _pools(config: Mapping[str, Any]) -> dict[str, Pool]:
+    """Pools by docker host URL."""
+    pools: dict[str, Pool] = {}
+    names: dict[str, str] = {}
+    for name, spec in sorted(config["hosts"].items()):
+        url = spec["dockerHost"]
+        if url in names:
+            raise PolicyConfigError(f"policy {NAME}: hosts {names[url]} and {name} both have dockerHost {url}")
+        names[url] = name
+        pools[url] = _pool(f"{name} ({url})", spec)
+    return pools
+
+
+def _gib(mib: Any) -> Decimal:
+    value = to_decimal(mib)
+    return Decimal(0) if value is None or value < 0 else value / MIB_PER_GIB
+
+
+def _consumer(resource: PolicyResource) -> Consumer:
+    props = resource.props
+    cpus = to_decimal(prop(props, "cpus"))
+    shares = to_decimal(prop(props, "cpuShares"))
+    return Consumer(
+        name=container_name(props, resource.name),
+        urn=resource.urn,
+        memory_gib=_gib(prop(props, "memory")),
+        memory_reservation_gib=_gib(prop(props, "memoryReservation")),
+        cpus=Decimal(0) if cpus is None or cpus < 0 else cpus,
+        cpu_reservation=Decimal(0) if shares is None or shares < 0 else shares / SHARES_PER_CPU,
+    )
+
+
+def _largest(consumers: Iterable[Consumer], amount: Callable[[Consumer], Decimal], unit: str) -> str:
+    ranked = sorted((c for c in consumers if amount(c) > 0), key=lambda c: (-amount(c), c.name))
+    return ", ".join(f"{c.name} {two_places(amount(c))} {unit}" for c in ranked[:LARGEST])
+
+
+def allocation_violations(
+    resources: Sequence[PolicyResource], config: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """(message, URN to report it against) for each sum that does not fit its host."""
+    containers = [r for r in resources if r.resource_type == CONTAINER]
+    pools = _pools(config)
+    default = config["defaultHost"]
+    overcommit = to_decimal(config["cpuOvercommit"]) or Decimal(1)
+
+    groups: dict[str, list[Consumer]] = {}
+    report_urn: dict[str, str] = {}
+    for resource in sorted(containers, key=lambda r: r.urn):
+        provider = resource.provider
+        url: Any = None
+        if provider is not None and provider.resource_type == DOCKER_PROVIDER:
+            url = prop(provider.props, "host")
+        # A host only known once the update runs cannot be placed in any pool.
+        if url is UNKNOWN:
+            continue
+        key = url if isinstance(url, str) and url else ""
+        groups.setdefault(key, []).append(_consumer(resource))
+        # The provider stands for the host, so the violation is located on it.
+        report_urn.setdefault(key, provider.urn if provider is not None else resource.urn)
+
+    violations: list[tuple[str, str]] = []
+    for key in sorted(groups):
+        consumers = groups[key]
+        pool = pools.get(key) or _pool(key or "(default docker provider)", default)
+        where, urn = f"host {pool.label}", report_urn[key]
+        mem_pool = (
+            f"the {two_places(pool.memory_pool_gib)} GiB pool ({two_places(pool.memory_gib)} GiB"
+            f" - {two_places(pool.reserve_memory_gib)} GiB reserve)"
+        )
+        cpu_pool = (
+            f"the {two_places(pool.cpu_pool)} vCPU pool ({two_places(pool.cpus)} vCPU"
+            f" - {two_places(pool.reserve_cpus)} vCPU reserve)"
+        )
+        checks: list[tuple[str, Callable[[Consumer], Decimal], str, Decimal, str]] = [
+            ("memory limits", lambda c: c.memory_gib, "GiB", pool.memory_pool_gib, mem_pool),
+            ("memory reservations", lambda c: c.memory_reservation_gib, "GiB", pool.memory_pool_gib, mem_pool),
+            (
+                "CPU limits",
+                lambda c: c.cpus,
+                "vCPU",
+                pool.cpu_pool * overcommit,
+                f"{two_places(pool.cpu_pool * overcommit)} vCPU, {cpu_pool} x {two_places(overcommit)} overcommit",
+            ),
+            ("CPU reservations", lambda c: c.cpu_reservation, "vCPU", pool.cpu_pool, cpu_pool),
+        ]
+        for what, amount, unit, allowed, allowance in checks:
+            total = sum((amount(c) for c in consumers), Decimal(0))
+            if total > allowed:
+                message = (
+                    f"{where}: {what} {two_places(total, ceiling=True)} {unit} exceed {allowance}; "
+                    f"largest: {_largest(consumers, amount, unit)}"
+                )
+                violations.append((message, urn))
+    return violations
+
+
+def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    config = read_config(NAME, CONFIG_SCHEMA, args.get_config())
+    for message, urn in allocation_violations(args.resources, config):
+        report_violation(message, urn)
+
+
+policy: Final = StackValidationPolicy(
+    name=NAME,
+    description="Requires the memory and CPU limits and reservations of the containers on each "
+    "Docker host to fit that host's capacity less its OS reserve.",
+    validate=_validate,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=CONFIG_SCHEMA,
+)

@@ -1,0 +1,122 @@
+"""pinned-images: every image a container runs or a host pulls is a valid, pinned reference.
+
+References are parsed by ``docker_image.reference.Reference`` (docker-image-py, a port of
+github.com/distribution/reference), never split on ':' - in ``localhost:5000/app`` the ``5000``
+is a registry port, not a tag. On top of the library, three gaps of its Python port are closed
+as Docker closes them: whitespace (Python's ``$`` matches before a final newline), the
+255-character limit on the whole name (the port measures only the path) and a bare 64-hex
+string (an image ID, which Docker refuses as a repository name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from docker_image import reference as _reference  # type: ignore[import-untyped]
+from docker_image.digest import InvalidDigest  # type: ignore[import-untyped]
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+)
+
+from ziggie_policies._support import (
+    CONTAINER,
+    REMOTE_IMAGE,
+    UNKNOWN,
+    container_name,
+    prop,
+    read_config,
+)
+
+NAME: Final = "pinned-images"
+DEFAULT_FLOATING_TAGS: Final = ("latest", "stable", "edge", "main", "master", "nightly", "dev")
+_NAME_TOTAL_LENGTH_MAX: Final[int] = _reference.NAME_TOTAL_LENGTH_MAX
+
+CONFIG_SCHEMA: Final = PolicyConfigSchema(
+    properties={
+        "floatingTags": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "uniqueItems": True,
+            "default": list(DEFAULT_FLOATING_TAGS),
+            "description": "Tags that move to new images by convention, so they pin nothing "
+            "(compared case-insensitively).",
+        },
+        "requireDigest": {
+            "type": "boolean",
+            "default": False,
+            "description": "Demand a digest (@sha256:...) on every reference, not only a fixed tag.",
+        },
+    }
+)
+
+
+def reference_problem(reference: str, floating_tags: frozenset[str], require_digest: bool) -> str | None:
+    """Why ``reference`` is not a valid pinned image reference, or None when it is."""
+    if not reference:
+        return "is not a valid reference: it is empty"
+    if any(c.isspace() or not c.isprintable() for c in reference):
+        return "is not a valid reference: invalid reference format (whitespace or control character)"
+    try:
+        parsed = _reference.Reference.parse(reference)
+    except (_reference.InvalidReference, InvalidDigest) as exc:
+        return f"is not a valid reference: {exc}"
+    name: str = parsed["name"] or ""
+    if len(name) > _NAME_TOTAL_LENGTH_MAX:
+        return f"is not a valid reference: repository name must not be more than {_NAME_TOTAL_LENGTH_MAX} characters"
+    if _reference.ImageRegexps.ANCHORED_IDENTIFIER_REGEXP.match(reference):
+        return "is not a valid reference: a 64-character hexadecimal string is an image ID, not a repository name"
+    tag: str | None = parsed["tag"] or None
+    digest: str | None = parsed["digest"] or None
+    if digest:
+        return None
+    if require_digest:
+        return "has no digest; requireDigest demands a pin by digest (@sha256:...)"
+    if tag is None:
+        return "has no tag or digest; pin a version tag or a digest"
+    if tag.lower() in floating_tags:
+        return f'uses floating tag "{tag}"; pin a version tag or a digest'
+    return None
+
+
+def image_violations(
+    resource_type: str, resource_name: str, props: Mapping[str, Any], config: Mapping[str, Any]
+) -> list[str]:
+    """The violations of one resource's image reference."""
+    if resource_type not in (CONTAINER, REMOTE_IMAGE):
+        return []
+    if resource_type == CONTAINER:
+        reference, who = prop(props, "image"), f"container {container_name(props, resource_name)}"
+    else:
+        reference, who = prop(props, "name"), f"remote image {resource_name}"
+    # An image that is only known once the update runs (a standby's image read from the
+    # primary's outputs) is checked where it is produced, not guessed at here.
+    if reference is UNKNOWN:
+        return []
+    if not isinstance(reference, str):
+        return [f"{who}: image is not set"]
+    floating = frozenset(t.lower() for t in config["floatingTags"])
+    problem = reference_problem(reference, floating, bool(config["requireDigest"]))
+    return [] if problem is None else [f'{who}: image "{reference}" {problem}']
+
+
+def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type not in (CONTAINER, REMOTE_IMAGE):
+        return
+    config = read_config(NAME, CONFIG_SCHEMA, args.get_config())
+    for message in image_violations(args.resource_type, args.name, args.props, config):
+        report_violation(message, None)
+
+
+policy: Final = ResourceValidationPolicy(
+    name=NAME,
+    description="Requires every container image and remote image to be a valid Docker reference "
+    "pinned by a fixed tag or a digest.",
+    validate=_validate,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=CONFIG_SCHEMA,
+)

@@ -1,0 +1,54 @@
+"""container-limits: memory and CPU limits set and above zero, reservations within them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from policy_fixtures import UNKNOWN, container, on_host, remote_image
+from ziggie_policies import container_limits
+
+from preflight.records import RecordedResource
+
+
+def _app(**inputs: Any) -> list[RecordedResource]:
+    return on_host("vps1", container("vps1", "app", **inputs))
+
+
+CASES = [
+    pytest.param(_app(), [], id="bounded_container_passes"),
+    pytest.param(_app(memoryReservation=None, cpuShares=None), [], id="reservations_are_optional"),
+    pytest.param(_app(memoryReservation=512, cpuShares=205), [], id="reservation_equal_to_limit_passes_share_rounding"),
+    pytest.param(
+        _app(cpus="0.2", cpuShares=206),
+        ["container app: cpuShares 206 reserve more than the 0.2 vCPU limit (205 shares)"],
+        id="one_whole_share_over_the_limit",
+    ),
+    pytest.param(_app(memory=None), ["container app: no memory limit; set memory (MiB) > 0"], id="memory_missing"),
+    pytest.param(_app(memory=0), ["container app: memory limit 0 is not a number of MiB > 0"], id="memory_zero_is_unbounded"),
+    pytest.param(_app(cpus=None), ["container app: no CPU limit; set cpus > 0"], id="cpus_missing"),
+    pytest.param(_app(cpus="0"), ["container app: CPU limit 0 is not a number of vCPU > 0"], id="cpus_zero_is_unbounded"),
+    pytest.param(_app(cpus="fast"), ["container app: CPU limit 'fast' is not a number of vCPU > 0"], id="cpus_not_a_decimal"),
+    pytest.param(
+        _app(memory=512, memoryReservation=1024),
+        ["container app: memory reservation 1024 MiB exceeds the 512 MiB limit"],
+        id="memory_reservation_above_limit",
+    ),
+    pytest.param(
+        _app(cpus="0.2", cpuShares=512),
+        ["container app: cpuShares 512 reserve more than the 0.2 vCPU limit (205 shares)"],
+        id="cpu_shares_above_cpu_limit",
+    ),
+    pytest.param(
+        _app(memory=None, cpus=None, memoryReservation=1024),
+        ["container app: no CPU limit; set cpus > 0", "container app: no memory limit; set memory (MiB) > 0"],
+        id="nothing_bounded_reports_each_limit",
+    ),
+    pytest.param(_app(memory=UNKNOWN, cpus=UNKNOWN), [], id="unknown_during_preview_is_skipped"),
+    pytest.param(on_host("vps1", remote_image("vps1", "app", "app:1")), [], id="not_applicable_to_images"),
+]
+
+
+@pytest.mark.parametrize(("resources", "expected"), CASES)
+def test_container_limits(run: Any, resources: list[RecordedResource], expected: list[str]) -> None:
+    assert run(container_limits.policy, resources, {}) == sorted(expected)

@@ -1,0 +1,109 @@
+"""host-allocation: per-host sums of limits and reservations against the configured pools."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from policy_fixtures import (
+    HOSTS,
+    UNKNOWN,
+    container,
+    host,
+    on_host,
+    provider,
+    seed_containers,
+)
+from ziggie_policies import host_allocation
+
+from preflight.analyzer import PolicyPackSession
+from preflight.records import RecordedResource
+
+KVM4 = {"memoryGiB": 16, "cpus": 4, "reserveMemoryGiB": 2, "reserveCpus": 0.5}
+VPS1 = f"host vps1 ({HOSTS['vps1']})"
+MEMORY_POOL = "the 14.00 GiB pool (16.00 GiB - 2.00 GiB reserve)"
+CPU_POOL = "the 3.50 vCPU pool (4.00 vCPU - 0.50 vCPU reserve)"
+SEED_MEMORY = (
+    f"memory limits 16.25 GiB exceed {MEMORY_POOL}; largest: ollama 4.00 GiB, postgres 3.00 GiB, ziggie-api 2.00 GiB"
+)
+SEED_CPU = (
+    f"CPU limits 5.20 vCPU exceed 3.50 vCPU, {CPU_POOL} x 1.00 overcommit; "
+    "largest: ziggie-api 1.00 vCPU, mcp-gateway 0.80 vCPU, ollama 0.80 vCPU"
+)
+PROD_CONFIG = {"hosts": {"vps1": {"dockerHost": HOSTS["vps1"], **KVM4}, "vps2": {"dockerHost": HOSTS["vps2"], **KVM4}}}
+
+# The seed's own answer: ollama, n8n and flowise move to a second host.
+SECOND_HOST = {"ollama", "n8n", "flowise"}
+
+
+def _split_seed() -> list[RecordedResource]:
+    seed1 = [c for c in seed_containers("vps1") if c.inputs["name"] not in SECOND_HOST]
+    seed2 = [c for c in seed_containers("vps2") if c.inputs["name"] in SECOND_HOST]
+    return [*on_host("vps1", *seed1), *on_host("vps2", *seed2)]
+
+
+def _default_provider(resource: RecordedResource) -> RecordedResource:
+    return dataclasses.replace(resource, provider=None)
+
+
+CASES = [
+    pytest.param(
+        on_host("vps1", *seed_containers("vps1")), PROD_CONFIG,
+        [f"{VPS1}: {SEED_MEMORY}", f"{VPS1}: {SEED_CPU}"],
+        id="seed_11_services_overflow_one_kvm4",
+    ),
+    pytest.param(
+        [host("vps9"), provider("vps9", "ssh://root@192.0.2.9"), *seed_containers("vps9")], {},
+        [f"host ssh://root@192.0.2.9: {SEED_MEMORY}", f"host ssh://root@192.0.2.9: {SEED_CPU}"],
+        id="unlisted_host_gets_default_pool_named_by_url",
+    ),
+    pytest.param(
+        _split_seed(), PROD_CONFIG,
+        [
+            (
+                f"{VPS1}: CPU limits 3.70 vCPU exceed 3.50 vCPU, {CPU_POOL} x 1.00 overcommit; "
+                "largest: ziggie-api 1.00 vCPU, mcp-gateway 0.80 vCPU, postgres 0.80 vCPU"
+            )
+        ],
+        id="split_seed_cpu_limits_over_pool_without_overcommit",
+    ),
+    pytest.param(_split_seed(), {**PROD_CONFIG, "cpuOvercommit": 1.3}, [], id="cpu_overcommit_admits_limits_as_ceilings"),
+    pytest.param(
+        on_host("vps1", container("vps1", "a", memory=512, memoryReservation=15360)), PROD_CONFIG,
+        [f"{VPS1}: memory reservations 15.00 GiB exceed {MEMORY_POOL}; largest: a 15.00 GiB"],
+        id="memory_reservations_over_pool",
+    ),
+    pytest.param(
+        on_host("vps1", container("vps1", "a", cpus="0.5", cpuShares=4096), container("vps1", "b", cpuShares=103)),
+        PROD_CONFIG,
+        [f"{VPS1}: CPU reservations 4.11 vCPU exceed {CPU_POOL}; largest: a 4.00 vCPU, b 0.10 vCPU"],
+        id="cpu_reservations_from_shares_over_pool_sum_rounded_up",
+    ),
+    pytest.param(
+        [*on_host("vps1"), *(_default_provider(c) for c in seed_containers("vps1"))], {},
+        [f"host (default docker provider): {SEED_MEMORY}", f"host (default docker provider): {SEED_CPU}"],
+        id="default_provider_gets_default_pool",
+    ),
+    pytest.param(
+        [host("vps1"), provider("vps1", UNKNOWN), *seed_containers("vps1")], PROD_CONFIG, [],
+        id="host_unknown_during_preview_is_skipped",
+    ),
+    pytest.param(on_host("vps1", *seed_containers("vps1")[:3]), PROD_CONFIG, [], id="three_services_fit"),
+    pytest.param(on_host("vps1"), PROD_CONFIG, [], id="not_applicable_without_containers"),
+]
+
+
+@pytest.mark.parametrize(("resources", "config", "expected"), CASES)
+def test_host_allocation(run: Any, resources: list[RecordedResource], config: dict[str, Any], expected: list[str]) -> None:
+    assert run(host_allocation.policy, resources, config) == sorted(expected)
+
+
+def test_seed_violation_is_located_on_the_host_provider(pack_session: PolicyPackSession, tmp_path: Any) -> None:
+    config = tmp_path / "prod.json"
+    config.write_text('{"host-allocation": {"cpuOvercommit": 1.0}}', encoding="utf-8")
+    pack_session.configure(config)
+    violations = [v for v in pack_session.analyze_stack(on_host("vps1", *seed_containers("vps1"))) if v.policy == "host-allocation"]
+    assert {(v.urn, v.enforcement) for v in violations} == {(provider("vps1").urn, "mandatory")}, violations
+    # Not listed in this config, vps1 is named by its URL and gets the KVM 4 default pool.
+    assert sorted(v.message for v in violations) == [f"host {HOSTS['vps1']}: {SEED_CPU}", f"host {HOSTS['vps1']}: {SEED_MEMORY}"]

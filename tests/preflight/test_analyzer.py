@@ -1,0 +1,160 @@
+"""preflight.analyzer: the CLI's way of starting a pack and its Analyzer protocol, against small packs."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from preflight.analyzer import (
+    PolicyInfo,
+    PolicyPackSession,
+    PolicyPackStartError,
+    PolicySettings,
+    Violation,
+    analyze,
+    reconcile_policy_config,
+)
+from preflight.records import SECRET_SIG_KEY, SECRET_SIG_VALUE, RecordedResource
+
+ROOT = "urn:pulumi:dev::p::pulumi:pulumi:Stack::p-dev"
+HOST = "urn:pulumi:dev::p::ziggie:docker:Host::ws"
+PROVIDER = "urn:pulumi:dev::p::ziggie:docker:Host$pulumi:providers:docker::ws-docker"
+IMAGE = "urn:pulumi:dev::p::ziggie:docker:Host$docker:index/remoteImage:RemoteImage::ws-db-image"
+CONTAINER = "urn:pulumi:dev::p::ziggie:docker:Host$docker:index/container:Container::ws-db"
+
+# A pack that reports what it was sent: one advisory per Analyze, one per resource in AnalyzeStack.
+ECHO_PACK = '''
+import pulumi
+from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy, StackValidationPolicy
+
+def seen(args, report):
+    provider = args.provider.name + "=" + str(args.provider.props.get("host")) if args.provider else "-"
+    envs = list(args.props.get("envs", []))
+    pulumi.log.info("analyzed " + args.name)
+    report(f"{args.resource_type} provider={provider} parent={args.opts.parent} envs={envs} memory={args.props.get('memory')!r}")
+
+def stack(args, report):
+    for r in args.resources:
+        deps = ",".join(d.name for d in r.dependencies)
+        pdeps = {k: [d.name for d in v] for k, v in r.property_dependencies.items()}
+        report(f"{r.name} parent={r.parent.name if r.parent else None} deps={deps} pdeps={pdeps} out={r.props.get('out')}", r.urn)
+    report("stack-wide", "urn:not:in:stack")
+
+PolicyPack(name="echo", enforcement_level=EnforcementLevel.ADVISORY, policies=[
+    ResourceValidationPolicy(name="seen", description="Reports each resource.", validate=seen),
+    StackValidationPolicy(name="stack", description="Reports the stack.", validate=stack),
+])
+'''
+
+
+def _pack(tmp_path: Path, main: str, name: str = "pack") -> Path:
+    pack = tmp_path / name
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n", encoding="utf-8")
+    (pack / "__main__.py").write_text(textwrap.dedent(main), encoding="utf-8")
+    return pack
+
+
+def _record(urn: str, type_: str, name: str, **kwargs: object) -> RecordedResource:
+    fields: dict[str, object] = {
+        "custom": True, "id": None, "parent": HOST, "provider": None, "dependencies": (), "property_dependencies": {},
+        "protect": False, "retain_on_delete": False, "inputs": {},
+    }
+    fields.update(kwargs)
+    return RecordedResource(urn=urn, type=type_, name=name, **fields)  # type: ignore[arg-type]
+
+
+def _stack() -> list[RecordedResource]:
+    return [
+        _record(ROOT, "pulumi:pulumi:Stack", "p-dev", custom=False, parent=None),
+        _record(HOST, "ziggie:docker:Host", "ws", custom=False, parent=ROOT),
+        _record(PROVIDER, "pulumi:providers:docker", "ws-docker", inputs={"host": "unix:///var/run/docker.sock"}),
+        _record(IMAGE, "docker:index/remoteImage:RemoteImage", "ws-db-image", provider=f"{PROVIDER}::id1",
+                inputs={"name": "postgres:16"}),
+        _record(
+            CONTAINER, "docker:index/container:Container", "ws-db", provider=f"{PROVIDER}::id1",
+            dependencies=(IMAGE,), property_dependencies={"image": (IMAGE,), "name": ()},
+            inputs={"memory": 3072, "envs": ["A=1", {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": "B_PASSWORD=x"}]},
+            outputs={"out": "from-outputs"},
+        ),
+    ]
+
+
+@pytest.fixture(scope="module")
+def echo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _pack(tmp_path_factory.mktemp("echo"), ECHO_PACK)
+
+
+def test_every_registration_is_analyzed_with_its_provider_and_parent(echo: Path) -> None:
+    with PolicyPackSession(echo, timeout=60) as session:
+        session.configure(None)
+        violations = session.analyze_resources(_stack())
+        # pulumi.log in a pack goes to stderr: pulumi-policy never connects to the engine address.
+        assert "info: analyzed ws-db" in session.stderr
+        assert session.engine_logs == []
+    assert {(v.urn, v.message) for v in violations} == {
+        (ROOT, "pulumi:pulumi:Stack provider=- parent=None envs=[] memory=None"),
+        (HOST, f"ziggie:docker:Host provider=- parent={ROOT} envs=[] memory=None"),
+        (PROVIDER, f"pulumi:providers:docker provider=- parent={HOST} envs=[] memory=None"),
+        (IMAGE, (f"docker:index/remoteImage:RemoteImage provider=ws-docker=unix:///var/run/docker.sock parent={HOST} "
+                "envs=[] memory=None")),
+        # Numbers travel as doubles; a secret reaches Analyze unwrapped (see secrets-not-plaintext).
+        (CONTAINER, (f"docker:index/container:Container provider=ws-docker=unix:///var/run/docker.sock parent={HOST} "
+                    "envs=['A=1', 'B_PASSWORD=x'] memory=3072.0")),
+    }
+    assert {(v.policy, v.enforcement) for v in violations} == {("seen", "advisory")}
+    assert violations == sorted(violations, key=lambda v: (v.policy, v.urn, v.message, v.enforcement))
+
+
+def test_analyze_stack_sends_outputs_parents_and_dependencies(echo: Path) -> None:
+    violations = [v for v in analyze(echo, None, _stack(), timeout=60) if v.policy == "stack"]
+    assert [(v.urn, v.message) for v in violations] == sorted(
+        [
+            (CONTAINER, "ws-db parent=ws deps=ws-db-image pdeps={'image': ['ws-db-image']} out=from-outputs"),
+            (HOST, "ws parent=p-dev deps= pdeps={} out=None"),
+            (IMAGE, "ws-db-image parent=ws deps= pdeps={} out=None"),
+            (PROVIDER, "ws-docker parent=ws deps= pdeps={} out=None"),
+            (ROOT, "p-dev parent=None deps= pdeps={} out=None"),
+            # A URN outside the stack is reported on the root stack, as the engine does.
+            (ROOT, "stack-wide"),
+        ]
+    )
+
+
+def test_pack_that_fails_to_start_reports_its_stderr_and_is_gone(tmp_path: Path) -> None:
+    broken = _pack(tmp_path, "raise SystemExit('policy pack exploded on import')\n")
+    with pytest.raises(PolicyPackStartError, match=r"(?s)exited before printing its port.*policy pack exploded"):
+        analyze(broken, None, _stack(), timeout=60)
+
+
+def test_not_a_pack_directory(tmp_path: Path) -> None:
+    with pytest.raises(PolicyPackStartError, match="not a policy pack"):
+        analyze(tmp_path, None, [], timeout=60)
+
+
+def test_session_always_stops_the_pack(echo: Path) -> None:
+    with pytest.raises(RuntimeError, match="caller failed"), PolicyPackSession(echo, timeout=60) as session:
+        process = session._process
+        assert process is not None
+        assert process.poll() is None
+        raise RuntimeError("caller failed")
+    assert process.poll() is not None
+
+
+def test_reconcile_applies_defaults_all_and_per_policy_levels() -> None:
+    policies = {
+        "a": PolicyInfo("a", "Requires a.", "mandatory", "resource", {"x": {"type": "number", "default": 1}}),
+        "b": PolicyInfo("b", "Requires b.", "mandatory", "stack", None),
+    }
+    settings = reconcile_policy_config(
+        policies, {"all": PolicySettings("advisory", {}), "b": PolicySettings("disabled", {})}
+    )
+    assert settings == {"a": PolicySettings("advisory", {"x": 1}), "b": PolicySettings("disabled", {})}
+
+
+def test_violation_is_a_frozen_record() -> None:
+    violation = Violation("p", "mandatory", "urn", "m")
+    with pytest.raises(AttributeError):
+        violation.policy = "q"  # type: ignore[misc]

@@ -1,0 +1,98 @@
+"""preflight with the policy pack: the committed stacks are clean, and the two deploys the
+guardrails exist for (a floating tag, ollama moved onto host 1) fail with exact figures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from preflight.runner import PROJECT_DIR
+
+PROD = (PROJECT_DIR / "Pulumi.prod.yaml").read_text()
+VPS1_PROVIDER = "urn:pulumi:prod::ziggie-infra::ziggie:docker:Host$pulumi:providers:docker::vps1-docker"
+
+
+def preflight(*args: str) -> tuple[int, dict[str, Any], str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "preflight", "--json", *args],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return result.returncode, json.loads(result.stdout) if result.stdout else {}, result.stderr
+
+
+def variant(tmp_path: Path, old: str, new: str) -> Path:
+    assert old in PROD, f"the prod stack file no longer contains {old!r}"
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text(PROD.replace(old, new, 1))
+    return path
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "dr"])
+def test_committed_stacks_have_no_mandatory_violation(stack: str) -> None:
+    code, document, stderr = preflight("--stack", stack)
+    assert code == 0, stderr
+    assert [v for v in document["violations"] if v["enforcement"] == "mandatory"] == []
+
+
+def test_floating_tag_fails_preflight(tmp_path: Path) -> None:
+    path = variant(
+        tmp_path,
+        "    ollama:\n      host: vps2\n",
+        "    ollama:\n      host: vps2\n    postgres:\n      image: postgres:latest\n",
+    )
+    code, document, _ = preflight("--stack", "prod", "--config-file", str(path))
+    assert code == 1
+    assert {(v["policy"], v["message"]) for v in document["violations"]} == {
+        (
+            "pinned-images",
+            'container postgres: image "postgres:latest" uses floating tag "latest"; pin a version tag or a digest',
+        ),
+        (
+            "pinned-images",
+            'remote image vps1-postgres-image: image "postgres:latest" uses floating tag "latest"; '
+            "pin a version tag or a digest",
+        ),
+    }
+
+
+def test_ollama_on_host_1_overcommits_it(tmp_path: Path) -> None:
+    path = variant(tmp_path, "    ollama:\n      host: vps2\n", "    ollama:\n      host: vps1\n")
+    code, document, _ = preflight("--stack", "prod", "--config-file", str(path))
+    assert code == 1
+    assert document["violations"] == [
+        {
+            "policy": "host-allocation",
+            "enforcement": "mandatory",
+            "urn": VPS1_PROVIDER,
+            "message": "host vps1 (ssh://deploy@203.0.113.10): CPU limits 5.25 vCPU exceed 4.55 vCPU, the 3.50 vCPU "
+            "pool (4.00 vCPU - 0.50 vCPU reserve) x 1.30 overcommit; largest: ziggie-api 1.00 vCPU, "
+            "mcp-gateway 0.80 vCPU, ollama 0.80 vCPU",
+        },
+        {
+            "policy": "host-allocation",
+            "enforcement": "mandatory",
+            "urn": VPS1_PROVIDER,
+            "message": "host vps1 (ssh://deploy@203.0.113.10): memory limits 16.00 GiB exceed the 14.00 GiB pool "
+            "(16.00 GiB - 2.00 GiB reserve); largest: ollama 4.00 GiB, postgres 3.00 GiB, ziggie-api 2.00 GiB",
+        },
+    ]
+
+
+def test_policy_config_typo_exits_2(tmp_path: Path) -> None:
+    config = json.loads((PROJECT_DIR / "policies" / "config" / "prod.json").read_text())
+    config["pinned-images"]["requireDigests"] = True
+    path = tmp_path / "prod.json"
+    path.write_text(json.dumps(config))
+    code, _, stderr = preflight("--stack", "prod", "--policy-config", str(path))
+    assert code == 2
+    assert "requireDigests" in stderr
+    assert "Traceback" not in stderr
