@@ -47,37 +47,80 @@ def synthetic_stack(containers: int) -> tuple[list[RecordedResource], dict[str, 
         host_urn = _urn("ziggie:docker:Host", name)
         provider_urn = _urn("ziggie:docker:Host$pulumi:providers:docker", f"{name}-docker")
         common = {"custom": True, "id": None, "protect": False, "retain_on_delete": False}
-        records.append(RecordedResource(urn=host_urn, type="ziggie:docker:Host", name=name, custom=False, id=None,
-                                        parent=None, provider=None, dependencies=(), property_dependencies={},
-                                        protect=False, retain_on_delete=False, inputs={}))
-        records.append(RecordedResource(urn=provider_urn, type="pulumi:providers:docker", name=f"{name}-docker",
-                                        parent=host_urn, provider=None, dependencies=(), property_dependencies={},
-                                        inputs={"host": url}, **common))  # type: ignore[arg-type]
+        records.append(
+            RecordedResource(
+                urn=host_urn,
+                type="ziggie:docker:Host",
+                name=name,
+                custom=False,
+                id=None,
+                parent=None,
+                provider=None,
+                dependencies=(),
+                property_dependencies={},
+                protect=False,
+                retain_on_delete=False,
+                inputs={},
+            )
+        )
+        records.append(
+            RecordedResource(
+                urn=provider_urn,
+                type="pulumi:providers:docker",
+                name=f"{name}-docker",
+                parent=host_urn,
+                provider=None,
+                dependencies=(),
+                property_dependencies={},
+                inputs={"host": url},
+                **common,
+            )
+        )  # type: ignore[arg-type]
         for i in range(min(PER_HOST, containers - h * PER_HOST)):
             svc = f"svc{i:02d}"
             image = f"registry.example.com/ziggie/{svc}:1.{i}.0@{DIGEST}"
             image_urn = _urn("ziggie:docker:Host$docker:index/remoteImage:RemoteImage", f"{name}-{svc}-image")
             ref = f"{provider_urn}::{name}-provider-id"
-            records.append(RecordedResource(urn=image_urn, type="docker:index/remoteImage:RemoteImage",
-                                            name=f"{name}-{svc}-image", parent=host_urn, provider=ref,
-                                            dependencies=(), property_dependencies={},
-                                            inputs={"name": image, "keepLocally": True}, **common))  # type: ignore[arg-type]
-            records.append(RecordedResource(
-                urn=_urn("ziggie:docker:Host$docker:index/container:Container", f"{name}-{svc}"),
-                type="docker:index/container:Container", name=f"{name}-{svc}", parent=host_urn, provider=ref,
-                dependencies=(image_urn,), property_dependencies={"image": (image_urn,)},
-                inputs={
-                    "name": svc, "image": image, "memory": 512, "memoryReservation": 256, "cpus": "0.5",
-                    "cpuShares": 256,
-                    "healthcheck": {"tests": ["CMD", "true"], "interval": "10s", "timeout": "3s", "retries": 3},
-                    "restart": "unless-stopped", "logDriver": "json-file",
-                    "logOpts": {"max-size": "10m", "max-file": "3"},
-                    "labels": [{"label": "ziggie.service", "value": svc}],
-                    "envs": [f"SERVICE={svc}", {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": "DB_PASSWORD=x"}],
-                    "networksAdvanced": [{"name": "ziggie-network", "aliases": [svc]}],
-                },
-                **common,  # type: ignore[arg-type]
-            ))
+            records.append(
+                RecordedResource(
+                    urn=image_urn,
+                    type="docker:index/remoteImage:RemoteImage",
+                    name=f"{name}-{svc}-image",
+                    parent=host_urn,
+                    provider=ref,
+                    dependencies=(),
+                    property_dependencies={},
+                    inputs={"name": image, "keepLocally": True},
+                    **common,
+                )
+            )  # type: ignore[arg-type]
+            records.append(
+                RecordedResource(
+                    urn=_urn("ziggie:docker:Host$docker:index/container:Container", f"{name}-{svc}"),
+                    type="docker:index/container:Container",
+                    name=f"{name}-{svc}",
+                    parent=host_urn,
+                    provider=ref,
+                    dependencies=(image_urn,),
+                    property_dependencies={"image": (image_urn,)},
+                    inputs={
+                        "name": svc,
+                        "image": image,
+                        "memory": 512,
+                        "memoryReservation": 256,
+                        "cpus": "0.5",
+                        "cpuShares": 256,
+                        "healthcheck": {"tests": ["CMD", "true"], "interval": "10s", "timeout": "3s", "retries": 3},
+                        "restart": "unless-stopped",
+                        "logDriver": "json-file",
+                        "logOpts": {"max-size": "10m", "max-file": "3"},
+                        "labels": [{"label": "ziggie.service", "value": svc}],
+                        "envs": [f"SERVICE={svc}", {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": "DB_PASSWORD=x"}],
+                        "networksAdvanced": [{"name": "ziggie-network", "aliases": [svc]}],
+                    },
+                    **common,  # type: ignore[arg-type]
+                )
+            )
     return records, {"host-allocation": {"hosts": hosts}}
 
 

@@ -24,8 +24,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from config.catalog import DEFAULT_CATALOG  # noqa: E402
-from preflight.runner import run_stack  # noqa: E402
+from config.catalog import DEFAULT_CATALOG
+from preflight.runner import run_stack
 
 OWN_IMAGE = "ghcr.io/ziggie-ai/{name}:1.4.2"
 

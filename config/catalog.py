@@ -67,14 +67,22 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "ulimits": {"nofile": {"soft": 1024, "hard": 2048}},
         "command": [
             "postgres",
-            "-c", "shared_buffers=768MB",
-            "-c", "effective_cache_size=2.25GB",
-            "-c", "work_mem=32MB",
-            "-c", "maintenance_work_mem=256MB",
-            "-c", "max_connections=100",
-            "-c", "checkpoint_completion_target=0.9",
-            "-c", "random_page_cost=1.1",
-            "-c", "effective_io_concurrency=200",
+            "-c",
+            "shared_buffers=768MB",
+            "-c",
+            "effective_cache_size=2.25GB",
+            "-c",
+            "work_mem=32MB",
+            "-c",
+            "maintenance_work_mem=256MB",
+            "-c",
+            "max_connections=100",
+            "-c",
+            "checkpoint_completion_target=0.9",
+            "-c",
+            "random_page_cost=1.1",
+            "-c",
+            "effective_io_concurrency=200",
         ],
         "env": {"POSTGRES_USER": "ziggie", "POSTGRES_DB": "ziggie"},
         "secretEnv": {"POSTGRES_PASSWORD": "postgresPassword"},
@@ -89,9 +97,12 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "cpuReservation": "0.1",
         # The password comes from the environment, so it never appears in the command line
         # that `docker inspect` and the health check show.
-        "healthcheck": _check(["CMD-SHELL", 'redis-cli -a "$REDIS_PASSWORD" --no-auth-warning ping'], "10s", "2s", 5, "10s"),
+        "healthcheck": _check(
+            ["CMD-SHELL", 'redis-cli -a "$REDIS_PASSWORD" --no-auth-warning ping'], "10s", "2s", 5, "10s"
+        ),
         "command": [
-            "sh", "-c",
+            "sh",
+            "-c",
             'exec redis-server --requirepass "$REDIS_PASSWORD" --appendonly yes'
             " --maxmemory 450mb --maxmemory-policy allkeys-lru",
         ],
@@ -159,7 +170,9 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "memoryReservation": "768M",
         "cpus": "0.3",
         "cpuReservation": "0.15",
-        "healthcheck": _check(["CMD", "mongosh", "--quiet", "--eval", 'db.runCommand("ping").ok'], "15s", "5s", 5, "40s"),
+        "healthcheck": _check(
+            ["CMD", "mongosh", "--quiet", "--eval", 'db.runCommand("ping").ok'], "15s", "5s", 5, "40s"
+        ),
         "command": ["mongod", "--wiredTigerCacheSizeGB", "1.0"],
         "env": {"MONGO_INITDB_ROOT_USERNAME": "ziggie"},
         "secretEnv": {"MONGO_INITDB_ROOT_PASSWORD": "mongoPassword"},

@@ -55,9 +55,7 @@ NAME_TOTAL_LENGTH_MAX: Final[int] = _reference.NAME_TOTAL_LENGTH_MAX
 def _docker_domain(name: str) -> tuple[str | None, str]:
     """Split a name as Docker's ``splitDockerDomain`` does, keeping it as written."""
     first, sep, rest = name.partition("/")
-    if sep and (
-        first == "localhost" or "." in first or ":" in first or first.lower() != first
-    ):
+    if sep and (first == "localhost" or "." in first or ":" in first or first.lower() != first):
         return first, rest
     return None, name
 
@@ -109,14 +107,10 @@ class ImageRef:
             raise fail("repository name must have at least one component")
         # Gap 2: the 255-character limit applies to the whole name.
         if len(name) > NAME_TOTAL_LENGTH_MAX:
-            raise fail(
-                f"repository name must not be more than {NAME_TOTAL_LENGTH_MAX} characters"
-            )
+            raise fail(f"repository name must not be more than {NAME_TOTAL_LENGTH_MAX} characters")
         # Gap 4: a bare 64-hex string is an image ID, not a name.
         if _reference.ImageRegexps.ANCHORED_IDENTIFIER_REGEXP.match(s):
-            raise fail(
-                "a 64-character hexadecimal string is an image ID, not a repository name"
-            )
+            raise fail("a 64-character hexadecimal string is an image ID, not a repository name")
         # Gap 3: Docker's registry heuristic, not the raw grammar capture.
         domain, path = _docker_domain(name)
         return cls(

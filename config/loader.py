@@ -135,6 +135,77 @@ def _referenced_secrets(services: Mapping[str, Any]) -> dict[str, tuple[str, str
     return refs
 
 
+# Valid stand-ins for the fields the rules across entries do not read.
+_SERVICE_STUB: dict[str, Any] = {"tier": "monitoring", "memory": "6M", "cpus": "1"}
+_HOST_STUB: dict[str, Any] = {
+    "memory": "2",
+    "cpus": "2",
+    "osReserveMemory": "1",
+    "osReserveCpus": "1",
+    "monthlyPriceUsd": "0",
+}
+_STUB_IMAGE = "stand-in.invalid/stub:stub"
+
+
+def _cross_field_problems(raw: Mapping[str, Any], error: ValidationError) -> list[Problem]:
+    """The problems of StackConfig's rules across entries, despite field errors elsewhere.
+
+    pydantic runs a model's after-validator only once every field has validated, so a bad
+    unit would hide a service placed on a missing host. This second pass validates a copy in
+    which each host or service with a field error keeps only the values the rules read
+    (placement, image, volumes) and takes valid stand-ins for the rest; only the problems of
+    StackConfig's own rules are kept from it. When a key those rules read is itself invalid
+    (environment, defaultHost, primary, the hosts mapping), the pass is skipped.
+    """
+    bad: dict[tuple[str, str], set[str]] = {}
+    stripped: set[str] = set()
+    for detail in error.errors(include_url=False):
+        loc = tuple(detail["loc"])
+        if loc[:1] in (("network",), ("logging",), ("features",), ("cloud",)):
+            stripped.add(str(loc[0]))
+        elif len(loc) >= 2 and loc[0] in ("hosts", "services"):
+            fields = bad.setdefault((str(loc[0]), str(loc[1])), set())
+            cause = (detail.get("ctx") or {}).get("error")
+            if len(loc) >= 3:
+                fields.add(str(loc[2]))
+            elif isinstance(cause, Problems):
+                fields.update(str(sub[0]) for sub, _ in cause.problems if sub)
+            else:
+                fields.add("*")  # the entry itself is unusable
+        else:
+            return []
+    copy = {key: value for key, value in raw.items() if key not in stripped}
+    hosts = dict(copy["hosts"]) if isinstance(copy.get("hosts"), Mapping) else {}
+    services = dict(copy["services"])
+    for (section, name), fields in bad.items():
+        entry = (hosts if section == "hosts" else services)[name]
+        if section == "hosts":
+            address = entry.get("dockerHost") if isinstance(entry, Mapping) else None
+            if "*" in fields or "dockerHost" in fields or not isinstance(address, str):
+                address = f"unix:///stand-in/{name}"  # unique: no false duplicate
+            hosts[name] = {**_HOST_STUB, "dockerHost": address}
+        elif "*" in fields or "host" in fields or "enabled" in fields:
+            services.pop(name)  # where it runs is unknown: nothing to check
+        else:
+            stub = dict(_SERVICE_STUB)
+            for key in ("enabled", "host", "volumes"):
+                if key in entry and key not in fields:
+                    stub[key] = entry[key]
+            if entry.get("image") is not None:
+                stub["image"] = _STUB_IMAGE if "image" in fields else entry["image"]
+            services[name] = stub
+    copy["hosts"], copy["services"] = hosts, services
+    try:
+        StackConfig.model_validate(copy)
+    except ValidationError as retry:
+        # Only StackConfig's own rule reports at the root; anything else is a stand-in's.
+        causes = [(d.get("ctx") or {}).get("error") for d in retry.errors(include_url=False) if d["loc"] == ()]
+        return [
+            Problem(key_path(sub), message) for c in causes if isinstance(c, Problems) for sub, message in c.problems
+        ]
+    return []
+
+
 def load_stack_config(
     config: Mapping[str, str],
     secret_keys: Collection[str],
@@ -155,11 +226,20 @@ def load_stack_config(
         namespace, _, key = full_key.partition(":")
         if namespace != PROJECT:
             continue  # provider settings such as docker:host or aws:region
+        if key in STRUCTURED_KEYS | STRING_KEYS and full_key in secret_keys:
+            # Its value would reach validation messages; the stack's structure is not a secret.
+            problems.append(Problem(key_path((key,)), "is set with --secret; set it as plain config"))
+            continue
         if key in STRUCTURED_KEYS:
             try:
                 raw[key] = json.loads(text)
             except json.JSONDecodeError as exc:
-                problems.append(Problem(key_path((key,)), f"is not valid structured config: {exc.msg}"))
+                # The CLI passes a plain YAML string as it is; only an object or list is JSON.
+                if text.lstrip()[:1] in ("{", "["):
+                    message = f"is not valid structured config: {exc.msg}"
+                else:
+                    message = "is a plain string; it must be a mapping or a list"
+                problems.append(Problem(key_path((key,)), message))
         elif key in STRING_KEYS:
             raw[key] = text
         else:
@@ -168,8 +248,16 @@ def load_stack_config(
     raw["services"] = _merge_services(raw, problems)
     raw.pop("include", None)
     secrets = _referenced_secrets(raw["services"])
+    all_secret_refs = _referenced_secrets(
+        {n: {**s, "enabled": True} for n, s in raw["services"].items() if isinstance(s, Mapping)}
+    )
     for key in sorted(others):
-        if key not in secrets:
+        if key in secrets:
+            continue
+        if key in all_secret_refs:
+            service = all_secret_refs[key][0]
+            problems.append(Problem(key_path((key,)), f"is not read by any enabled service ({service} is disabled)"))
+        else:
             problems.append(Problem(key_path((key,)), "unknown key"))
 
     parsed: StackConfig | None = None
@@ -177,6 +265,7 @@ def load_stack_config(
         parsed = StackConfig.model_validate(raw)
     except ValidationError as exc:
         problems += _pydantic_problems(exc)
+        problems += _cross_field_problems(raw, exc)
 
     for key, (service, variable) in secrets.items():
         full_key = f"{PROJECT}:{key}"

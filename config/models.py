@@ -399,5 +399,3 @@ class StackConfig(Model):
     def secret_keys(self) -> set[str]:
         """Config keys the enabled services read as secrets."""
         return {key for s in self.enabled_services().values() for key in s.secret_env.values()}
-
-

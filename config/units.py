@@ -110,21 +110,15 @@ def parse_ram(value: str | int) -> int:
         TypeError: for a value that is neither ``str`` nor ``int`` (or is ``bool``).
     """
     if isinstance(value, bool):
-        raise TypeError(
-            f"invalid size {value!r}: expected a byte count or a size string"
-        )
+        raise TypeError(f"invalid size {value!r}: expected a byte count or a size string")
     if isinstance(value, int):
         if value < 0:
             raise ValueError(f"invalid size {value}: must not be negative")
         if value > _INT64_MAX:
-            raise ValueError(
-                f"invalid size {value}: too large (at most 2**63 - 1 bytes)"
-            )
+            raise ValueError(f"invalid size {value}: too large (at most 2**63 - 1 bytes)")
         return value
     if not isinstance(value, str):
-        raise TypeError(
-            f"invalid size {value!r}: expected a byte count or a size string"
-        )
+        raise TypeError(f"invalid size {value!r}: expected a byte count or a size string")
 
     text = value
     # sep := strings.LastIndexAny(sizeStr, "01234567890. ")
@@ -151,11 +145,7 @@ def parse_ram(value: str | int) -> int:
                 raise ValueError(f"invalid size {text!r}: {_SIZE_HINT}")
         else:
             mul = _BINARY_MAP.get(low[0])
-            if (
-                mul is None
-                or (len(low) == 2 and low[1] != "b")
-                or (len(low) == 3 and low[1:] != "ib")
-            ):
+            if mul is None or (len(low) == 2 and low[1] != "b") or (len(low) == 3 and low[1:] != "ib"):
                 raise ValueError(f"invalid size {text!r}: {_SIZE_HINT}")
             size *= float(mul)  # float64 multiply, as go-units does
 
@@ -279,14 +269,10 @@ def _parse_duration_ns(value: str) -> int:
             i += 1
         unit_text, s = s[:i], s[i:]
         if not unit_text:
-            raise ValueError(
-                f"invalid duration {orig!r}: missing unit ({_DURATION_HINT})"
-            )
+            raise ValueError(f"invalid duration {orig!r}: missing unit ({_DURATION_HINT})")
         unit = _NS_PER.get(unit_text)
         if unit is None:
-            raise ValueError(
-                f"invalid duration {orig!r}: unknown unit {unit_text!r} ({_DURATION_HINT})"
-            )
+            raise ValueError(f"invalid duration {orig!r}: unknown unit {unit_text!r} ({_DURATION_HINT})")
         whole = int(int_part) if int_part else 0
         if whole > (1 << 63) // unit:
             raise ValueError(f"invalid duration {orig!r}: too large")
@@ -379,9 +365,7 @@ def format_duration(seconds: float) -> str:
 # CPUs: docker CLI NanoCPUs (--cpus)
 # ---------------------------------------------------------------------------
 
-_CPUS_RE: Final = re.compile(
-    r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
-)
+_CPUS_RE: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _NANO: Final = 1_000_000_000
 _CPUS_HINT: Final = "expected a non-negative decimal number of CPUs such as 0.5 or 2"
 
@@ -426,9 +410,7 @@ def parse_cpus(value: str | float | Decimal) -> Decimal:
         raise ValueError(f"invalid cpus {value!r}: must not be negative")
     nano = Fraction(number) * _NANO
     if nano.denominator != 1:
-        raise ValueError(
-            f"invalid cpus {value!r}: too precise (at most 9 decimal places)"
-        )
+        raise ValueError(f"invalid cpus {value!r}: too precise (at most 9 decimal places)")
     if nano.numerator > _INT64_MAX:
         raise ValueError(f"invalid cpus {value!r}: too large")
     return Decimal(nano.numerator) / _NANO

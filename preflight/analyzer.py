@@ -47,7 +47,7 @@ from typing import Any, Final, Self
 
 import grpc  # type: ignore[import-untyped]
 import jsonschema  # type: ignore[import-untyped]
-from google.protobuf import empty_pb2, json_format, struct_pb2  # type: ignore[import-untyped]
+from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import (
     analyzer_pb2,
     analyzer_pb2_grpc,
@@ -237,7 +237,9 @@ def load_policy_config(path: Path, policies: Mapping[str, PolicyInfo]) -> dict[s
             )
             continue
         if name == ALL_POLICIES:
-            errors += [f"{where}: {ALL_POLICIES}.{key}: unknown property (known: enforcementLevel)" for key in properties]
+            errors += [
+                f"{where}: {ALL_POLICIES}.{key}: unknown property (known: enforcementLevel)" for key in properties
+            ]
         else:
             # Validated as the CLI validates it - defaults first, the file on top - so a
             # required property with a default is satisfied.
@@ -611,9 +613,7 @@ class PolicyPackSession:
                     # The engine analyzes what the remediation left, not what the program sent.
                     request.properties.CopyFrom(remediation.properties)
             response = self._call("Analyze", request)
-            violations += [
-                Violation(d.policyName, _level(d), resource.urn, _message(d)) for d in response.diagnostics
-            ]
+            violations += [Violation(d.policyName, _level(d), resource.urn, _message(d)) for d in response.diagnostics]
         return _sorted(violations)
 
     def analyze_stack(self, resources: Sequence[RecordedResource]) -> list[Violation]:
@@ -654,9 +654,7 @@ class PolicyPackSession:
         return _sorted(self.analyze_resources(resources) + self.analyze_stack(resources))
 
     @staticmethod
-    def _provider(
-        resource: RecordedResource, by_urn: Mapping[str, RecordedResource], built: dict[str, Any]
-    ) -> Any:
+    def _provider(resource: RecordedResource, by_urn: Mapping[str, RecordedResource], built: dict[str, Any]) -> Any:
         """The AnalyzerProviderResource of ``resource``'s explicit provider; built once per provider."""
         provider_urn = resource.provider_urn
         provider = by_urn.get(provider_urn) if provider_urn else None

@@ -17,9 +17,7 @@ SHA512 = "sha512:" + "ab" * 64
 # splitDockerDomain (see config.images, gap 3), not the raw grammar capture.
 VALID = [
     pytest.param("test_com", None, "test_com", None, None, id="dist:underscore-name"),
-    pytest.param(
-        "test.com:tag", None, "test.com", "tag", None, id="dist:dotted-name-with-tag"
-    ),
+    pytest.param("test.com:tag", None, "test.com", "tag", None, id="dist:dotted-name-with-tag"),
     pytest.param(
         "test.com:5000",
         None,
@@ -28,12 +26,8 @@ VALID = [
         None,
         id="dist:port-like-suffix-is-a-tag",
     ),
-    pytest.param(
-        "test.com/repo:tag", "test.com", "repo", "tag", None, id="dist:domain-repo-tag"
-    ),
-    pytest.param(
-        "test:5000/repo", "test:5000", "repo", None, None, id="dist:domain-with-port"
-    ),
+    pytest.param("test.com/repo:tag", "test.com", "repo", "tag", None, id="dist:domain-repo-tag"),
+    pytest.param("test:5000/repo", "test:5000", "repo", None, None, id="dist:domain-with-port"),
     pytest.param(
         "test:5000/repo:tag",
         "test:5000",
@@ -122,12 +116,8 @@ VALID = [
         None,
         id="dist:plain-first-part-not-domain",
     ),
-    pytest.param(
-        "192.168.1.1", None, "192.168.1.1", None, None, id="dist:ip-alone-is-a-name"
-    ),
-    pytest.param(
-        "192.168.1.1:tag", None, "192.168.1.1", "tag", None, id="dist:ip-name-tag"
-    ),
+    pytest.param("192.168.1.1", None, "192.168.1.1", None, None, id="dist:ip-alone-is-a-name"),
+    pytest.param("192.168.1.1:tag", None, "192.168.1.1", "tag", None, id="dist:ip-name-tag"),
     pytest.param(
         "192.168.1.1:5000",
         None,
@@ -136,9 +126,7 @@ VALID = [
         None,
         id="dist:ip-name-numeric-tag",
     ),
-    pytest.param(
-        "192.168.1.1/repo", "192.168.1.1", "repo", None, None, id="dist:ipv4-domain"
-    ),
+    pytest.param("192.168.1.1/repo", "192.168.1.1", "repo", None, None, id="dist:ipv4-domain"),
     pytest.param(
         "192.168.1.1:5000/repo",
         "192.168.1.1:5000",
@@ -147,9 +135,7 @@ VALID = [
         None,
         id="dist:ipv4-domain-port",
     ),
-    pytest.param(
-        "[2001:db8::1]/repo", "[2001:db8::1]", "repo", None, None, id="dist:ipv6-domain"
-    ),
+    pytest.param("[2001:db8::1]/repo", "[2001:db8::1]", "repo", None, None, id="dist:ipv6-domain"),
     pytest.param(
         "[2001:db8:1:2:3:4:5:6]/repo:tag",
         "[2001:db8:1:2:3:4:5:6]",
@@ -206,9 +192,7 @@ VALID = [
         None,
         id="tag-after-port",
     ),
-    pytest.param(
-        "localhost/app", "localhost", "app", None, None, id="localhost-is-a-domain"
-    ),
+    pytest.param("localhost/app", "localhost", "app", None, None, id="localhost-is-a-domain"),
     pytest.param(
         "localhost:5000/foo/bar",
         "localhost:5000",
@@ -225,9 +209,7 @@ VALID = [
         None,
         id="canonical-hub-name",
     ),
-    pytest.param(
-        "ubuntu", None, "ubuntu", None, None, id="hub-short-name-kept-as-written"
-    ),
+    pytest.param("ubuntu", None, "ubuntu", None, None, id="hub-short-name-kept-as-written"),
     pytest.param(
         "bitnami/postgresql:16",
         None,
@@ -268,20 +250,14 @@ VALID = [
         None,
         id="dist:name-of-255-chars-is-ok",
     ),
-    pytest.param(
-        "app:" + "t" * 128, None, "app", "t" * 128, None, id="tag-of-128-chars"
-    ),
+    pytest.param("app:" + "t" * 128, None, "app", "t" * 128, None, id="tag-of-128-chars"),
 ]
 
 
 @pytest.mark.parametrize(("text", "domain", "path", "tag", "digest"), VALID)
-def test_parse_valid(
-    text: str, domain: str | None, path: str, tag: str | None, digest: str | None
-) -> None:
+def test_parse_valid(text: str, domain: str | None, path: str, tag: str | None, digest: str | None) -> None:
     ref = ImageRef.parse(text)
-    assert ref == ImageRef(
-        original=text, domain=domain, path=path, tag=tag, digest=digest
-    )
+    assert ref == ImageRef(original=text, domain=domain, path=path, tag=tag, digest=digest)
     assert str(ref) == text
 
 
@@ -289,9 +265,7 @@ def test_parse_valid(
 INVALID = [
     pytest.param("", "must not be empty", id="empty"),
     pytest.param(":justtag", "invalid reference format", id="dist:tag-without-name"),
-    pytest.param(
-        f"@{SHA256}", "invalid reference format", id="dist:digest-without-name"
-    ),
+    pytest.param(f"@{SHA256}", "invalid reference format", id="dist:digest-without-name"),
     pytest.param(
         "repo@sha256:" + "f" * 63,
         "invalid checksum digest length",
@@ -307,28 +281,20 @@ INVALID = [
         "invalid checksum digest length",
         id="sha512-needs-128-hex",
     ),
-    pytest.param(
-        "repo@sha256:" + "F" * 64, "invalid digest", id="sha256-must-be-lowercase-hex"
-    ),
+    pytest.param("repo@sha256:" + "F" * 64, "invalid digest", id="sha256-must-be-lowercase-hex"),
     pytest.param(
         "validname@invaliddigest:" + "f" * 64,
         "unsupported digest algorithm",
         id="dist:unknown-algorithm",
     ),
-    pytest.param(
-        "repo@md5:" + "f" * 32, "unsupported digest algorithm", id="md5-unsupported"
-    ),
+    pytest.param("repo@md5:" + "f" * 32, "unsupported digest algorithm", id="md5-unsupported"),
     pytest.param(
         "repo@sha256:" + "f" * 31,
         "invalid reference format",
         id="digest-shorter-than-grammar-minimum",
     ),
-    pytest.param(
-        "Uppercase:tag", "repository name must be lowercase", id="dist:uppercase-name"
-    ),
-    pytest.param(
-        "Postgres:16", "repository name must be lowercase", id="uppercase-short-name"
-    ),
+    pytest.param("Uppercase:tag", "repository name must be lowercase", id="dist:uppercase-name"),
+    pytest.param("Postgres:16", "repository name must be lowercase", id="uppercase-short-name"),
     pytest.param(
         "test:5000/Uppercase/lowercase:tag",
         "must be lowercase",
@@ -347,20 +313,14 @@ INVALID = [
         id="domain-counts-toward-255-gap-2",
     ),
     pytest.param("aa/asdf$$^/aa", "invalid reference format", id="dist:special-chars"),
-    pytest.param(
-        "[2001:db8::1]", "invalid reference format", id="dist:ipv6-without-path"
-    ),
+    pytest.param("[2001:db8::1]", "invalid reference format", id="dist:ipv6-without-path"),
     pytest.param(
         "[2001:db8::1]:5000",
         "invalid reference format",
         id="dist:ipv6-port-without-path",
     ),
-    pytest.param(
-        "[2001:db8::1]:tag", "invalid reference format", id="dist:ipv6-tag-without-path"
-    ),
-    pytest.param(
-        "[fe80::1%eth0]:5000/repo", "invalid reference format", id="dist:ipv6-zone"
-    ),
+    pytest.param("[2001:db8::1]:tag", "invalid reference format", id="dist:ipv6-tag-without-path"),
+    pytest.param("[fe80::1%eth0]:5000/repo", "invalid reference format", id="dist:ipv6-zone"),
     pytest.param(
         "[fe80::1%@invalidzone]:5000/repo",
         "invalid reference format",
@@ -376,16 +336,12 @@ INVALID = [
         "invalid reference format",
         id="regexp:underscore-domain",
     ),
-    pytest.param(
-        "foo.com:http/bar", "invalid reference format", id="regexp:named-port"
-    ),
+    pytest.param("foo.com:http/bar", "invalid reference format", id="regexp:named-port"),
     pytest.param("foo.com/", "invalid reference format", id="regexp:trailing-slash"),
     pytest.param("a//a/a", "invalid reference format", id="regexp:empty-component"),
     pytest.param("-foo/bar", "invalid reference format", id="regexp:leading-dash"),
     pytest.param("foo/bar-", "invalid reference format", id="regexp:trailing-dash"),
-    pytest.param(
-        "_foo/bar", "invalid reference format", id="regexp:leading-underscore"
-    ),
+    pytest.param("_foo/bar", "invalid reference format", id="regexp:leading-underscore"),
     pytest.param("____/____", "invalid reference format", id="regexp:only-underscores"),
     pytest.param(
         "example.com/__underscore/myimage",
@@ -402,9 +358,7 @@ INVALID = [
         "invalid reference format",
         id="regexp:double-dot",
     ),
-    pytest.param(
-        "do..cker/docker", "invalid reference format", id="regexp:double-dot-first-part"
-    ),
+    pytest.param("do..cker/docker", "invalid reference format", id="regexp:double-dot-first-part"),
     pytest.param(
         "do__cker:8080/docker",
         "invalid reference format",
@@ -455,10 +409,7 @@ def test_published_pins_parse_and_are_pinned(text: str) -> None:
 def test_error_message_names_input_and_reason() -> None:
     with pytest.raises(ValueError) as info:
         ImageRef.parse("Postgres:16")
-    assert (
-        str(info.value)
-        == "invalid image reference 'Postgres:16': repository name must be lowercase"
-    )
+    assert str(info.value) == "invalid image reference 'Postgres:16': repository name must be lowercase"
 
 
 @pytest.mark.parametrize(
@@ -502,12 +453,8 @@ def test_name(text: str, expected: str) -> None:
             id="digest-beats-floating-tag",
         ),
         pytest.param("postgres:16.2", DEFAULT_FLOATING_TAGS, True, id="version-tag"),
-        pytest.param(
-            "postgres", DEFAULT_FLOATING_TAGS, False, id="no-tag-means-latest"
-        ),
-        pytest.param(
-            "localhost:5000/app", DEFAULT_FLOATING_TAGS, False, id="port-is-not-a-tag"
-        ),
+        pytest.param("postgres", DEFAULT_FLOATING_TAGS, False, id="no-tag-means-latest"),
+        pytest.param("localhost:5000/app", DEFAULT_FLOATING_TAGS, False, id="port-is-not-a-tag"),
         pytest.param("postgres:latest", DEFAULT_FLOATING_TAGS, False, id="latest"),
         pytest.param("caddy:stable", DEFAULT_FLOATING_TAGS, False, id="stable"),
         pytest.param("app:nightly", DEFAULT_FLOATING_TAGS, False, id="nightly"),
@@ -531,10 +478,7 @@ def test_is_pinned_defaults_to_default_floating_tags() -> None:
 
 
 def test_default_floating_tags() -> None:
-    assert (
-        frozenset({"latest", "stable", "edge", "main", "master", "nightly", "dev"})
-        == DEFAULT_FLOATING_TAGS
-    )
+    assert frozenset({"latest", "stable", "edge", "main", "master", "nightly", "dev"}) == DEFAULT_FLOATING_TAGS
 
 
 def test_image_ref_is_frozen_and_hashable() -> None:
@@ -551,9 +495,7 @@ class _Service(BaseModel):
 
 def test_model_validates_and_serialises_as_written() -> None:
     model = _Service.model_validate({"image": "localhost:5000/app:1.2"})
-    assert model.image == ImageRef(
-        "localhost:5000/app:1.2", "localhost:5000", "app", "1.2", None
-    )
+    assert model.image == ImageRef("localhost:5000/app:1.2", "localhost:5000", "app", "1.2", None)
     assert model.model_dump() == {"image": "localhost:5000/app:1.2", "mirror": None}
     assert model.model_dump_json() == '{"image":"localhost:5000/app:1.2","mirror":null}'
     assert _Service.model_validate_json(model.model_dump_json()) == model
@@ -567,9 +509,7 @@ def test_model_accepts_image_ref_instances() -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        pytest.param(
-            "Postgres:16", "repository name must be lowercase", id="uppercase"
-        ),
+        pytest.param("Postgres:16", "repository name must be lowercase", id="uppercase"),
         pytest.param("app@sha256:abc", "invalid reference format", id="short-digest"),
         pytest.param(42, "expected a string", id="not-a-string"),
         pytest.param(

@@ -67,9 +67,7 @@ def test_parse_ram_matches_go_units_examples(text: str, expected: int) -> None:
     assert parse_ram(text) == expected
 
 
-@pytest.mark.parametrize(
-    "text", GO_UNITS_RAM_ERR, ids=[f"go-units-error:{t!r}" for t in GO_UNITS_RAM_ERR]
-)
+@pytest.mark.parametrize("text", GO_UNITS_RAM_ERR, ids=[f"go-units-error:{t!r}" for t in GO_UNITS_RAM_ERR])
 def test_parse_ram_rejects_go_units_error_examples(text: str) -> None:
     with pytest.raises(ValueError, match="invalid size"):
         parse_ram(text)
@@ -118,12 +116,8 @@ def test_parse_ram_accepts(value: str | int, expected: int) -> None:
         pytest.param("1__0", "expected a number", id="double-underscore"),
         pytest.param("_10", "expected a number", id="leading-underscore"),
         pytest.param("0x10", "expected a number", id="hex-without-exponent"),
-        pytest.param(
-            "nan ", "expected a number", id="nan-would-be-undefined-int64-in-go"
-        ),
-        pytest.param(
-            "inf k", "expected a number", id="inf-would-be-undefined-int64-in-go"
-        ),
+        pytest.param("nan ", "expected a number", id="nan-would-be-undefined-int64-in-go"),
+        pytest.param("inf k", "expected a number", id="inf-would-be-undefined-int64-in-go"),
         pytest.param("1e400", "expected a number", id="float64-overflow"),
         pytest.param("8192P", "too large", id="int64-overflow-is-undefined-in-go"),
         pytest.param("-1k", "must not be negative", id="negative-with-unit"),
@@ -155,8 +149,7 @@ def test_parse_ram_error_message_is_user_facing() -> None:
     with pytest.raises(ValueError) as info:
         parse_ram("32bm")
     assert str(info.value) == (
-        "invalid size '32bm': expected a number with an optional unit b, k, m, g, t or p"
-        " (binary: 1.5G = 1.5 GiB)"
+        "invalid size '32bm': expected a number with an optional unit b, k, m, g, t or p (binary: 1.5G = 1.5 GiB)"
     )
 
 
@@ -188,9 +181,7 @@ def test_format_gib(n_bytes: int, expected: str) -> None:
         pytest.param(2 * KIB, "2K", id="whole-kib"),
         pytest.param(1000, "1000", id="not-a-binary-multiple-stays-bytes"),
         pytest.param(1536, "1536", id="tie-prefers-integer-mantissa-over-1.5K"),
-        pytest.param(
-            16 * GIB + 256 * MIB, "16640M", id="tie-prefers-integer-over-16.25G"
-        ),
+        pytest.param(16 * GIB + 256 * MIB, "16640M", id="tie-prefers-integer-over-16.25G"),
         pytest.param(3 * PIB, "3P", id="pib"),
         pytest.param(0, "0", id="zero"),
         pytest.param(MIB + 1, "1048577", id="odd-byte-count"),
@@ -286,16 +277,12 @@ GO_DURATION_ERR = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("text", "seconds"), GO_DURATION_OK, ids=[f"go:{t}" for t, _ in GO_DURATION_OK]
-)
+@pytest.mark.parametrize(("text", "seconds"), GO_DURATION_OK, ids=[f"go:{t}" for t, _ in GO_DURATION_OK])
 def test_parse_duration_matches_go_examples(text: str, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds, abs=1e-9)
 
 
-@pytest.mark.parametrize(
-    "text", GO_DURATION_ERR, ids=[f"go-error:{t!r}" for t in GO_DURATION_ERR]
-)
+@pytest.mark.parametrize("text", GO_DURATION_ERR, ids=[f"go-error:{t!r}" for t in GO_DURATION_ERR])
 def test_parse_duration_rejects_go_error_examples(text: str) -> None:
     with pytest.raises(ValueError, match="invalid duration"):
         parse_duration(text)
@@ -434,14 +421,10 @@ def test_parse_cpus_accepts(value: str | float | Decimal, expected: Decimal) -> 
         pytest.param(math.inf, "expected a non-negative decimal", id="inf"),
         pytest.param("nan", "expected a non-negative decimal", id="nan-string"),
         pytest.param("Infinity", "expected a non-negative decimal", id="inf-string"),
-        pytest.param(
-            Decimal("NaN"), "expected a non-negative decimal", id="nan-decimal"
-        ),
+        pytest.param(Decimal("NaN"), "expected a non-negative decimal", id="nan-decimal"),
         pytest.param("0.0000000001", "too precise", id="ten-decimals"),
         pytest.param(1e-10, "too precise", id="float-too-precise"),
-        pytest.param(
-            "1/2", "expected a non-negative decimal", id="rational-not-supported"
-        ),
+        pytest.param("1/2", "expected a non-negative decimal", id="rational-not-supported"),
         pytest.param(" 1", "expected a non-negative decimal", id="whitespace"),
         pytest.param("", "expected a non-negative decimal", id="empty"),
         pytest.param("1_0", "expected a non-negative decimal", id="underscore"),
@@ -501,9 +484,7 @@ class _Limits(BaseModel):
         ),
     ],
 )
-def test_models_validate(
-    payload: dict[str, object], expected: tuple[int, float, Decimal]
-) -> None:
+def test_models_validate(payload: dict[str, object], expected: tuple[int, float, Decimal]) -> None:
     model = _Limits.model_validate(payload)
     assert (model.memory, model.interval, model.cpus) == expected
     assert type(model.memory) is int
@@ -581,9 +562,7 @@ def test_models_validate(
         ),
     ],
 )
-def test_models_report_readable_errors(
-    payload: dict[str, object], field: str, message: str
-) -> None:
+def test_models_report_readable_errors(payload: dict[str, object], field: str, message: str) -> None:
     with pytest.raises(ValidationError) as info:
         _Limits.model_validate(payload)
     errors = info.value.errors()
@@ -592,9 +571,7 @@ def test_models_report_readable_errors(
 
 
 def test_models_serialise_to_json_and_back() -> None:
-    model = _Limits.model_validate(
-        {"memory": "768M", "interval": "1m30s", "cpus": "0.000000001"}
-    )
+    model = _Limits.model_validate({"memory": "768M", "interval": "1m30s", "cpus": "0.000000001"})
     dumped = json.loads(model.model_dump_json())
     assert dumped == {"memory": 768 * MIB, "interval": 90.0, "cpus": "0.000000001"}
     assert _Limits.model_validate(dumped) == model

@@ -25,7 +25,7 @@ IMAGE = "urn:pulumi:dev::p::ziggie:docker:Host$docker:index/remoteImage:RemoteIm
 CONTAINER = "urn:pulumi:dev::p::ziggie:docker:Host$docker:index/container:Container::ws-db"
 
 # A pack that reports what it was sent: one advisory per Analyze, one per resource in AnalyzeStack.
-ECHO_PACK = '''
+ECHO_PACK = """
 import pulumi
 from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy, StackValidationPolicy
 
@@ -46,7 +46,7 @@ PolicyPack(name="echo", enforcement_level=EnforcementLevel.ADVISORY, policies=[
     ResourceValidationPolicy(name="seen", description="Reports each resource.", validate=seen),
     StackValidationPolicy(name="stack", description="Reports the stack.", validate=stack),
 ])
-'''
+"""
 
 
 def _pack(tmp_path: Path, main: str, name: str = "pack") -> Path:
@@ -59,8 +59,15 @@ def _pack(tmp_path: Path, main: str, name: str = "pack") -> Path:
 
 def _record(urn: str, type_: str, name: str, **kwargs: object) -> RecordedResource:
     fields: dict[str, object] = {
-        "custom": True, "id": None, "parent": HOST, "provider": None, "dependencies": (), "property_dependencies": {},
-        "protect": False, "retain_on_delete": False, "inputs": {},
+        "custom": True,
+        "id": None,
+        "parent": HOST,
+        "provider": None,
+        "dependencies": (),
+        "property_dependencies": {},
+        "protect": False,
+        "retain_on_delete": False,
+        "inputs": {},
     }
     fields.update(kwargs)
     return RecordedResource(urn=urn, type=type_, name=name, **fields)  # type: ignore[arg-type]
@@ -71,11 +78,20 @@ def _stack() -> list[RecordedResource]:
         _record(ROOT, "pulumi:pulumi:Stack", "p-dev", custom=False, parent=None),
         _record(HOST, "ziggie:docker:Host", "ws", custom=False, parent=ROOT),
         _record(PROVIDER, "pulumi:providers:docker", "ws-docker", inputs={"host": "unix:///var/run/docker.sock"}),
-        _record(IMAGE, "docker:index/remoteImage:RemoteImage", "ws-db-image", provider=f"{PROVIDER}::id1",
-                inputs={"name": "postgres:16"}),
         _record(
-            CONTAINER, "docker:index/container:Container", "ws-db", provider=f"{PROVIDER}::id1",
-            dependencies=(IMAGE,), property_dependencies={"image": (IMAGE,), "name": ()},
+            IMAGE,
+            "docker:index/remoteImage:RemoteImage",
+            "ws-db-image",
+            provider=f"{PROVIDER}::id1",
+            inputs={"name": "postgres:16"},
+        ),
+        _record(
+            CONTAINER,
+            "docker:index/container:Container",
+            "ws-db",
+            provider=f"{PROVIDER}::id1",
+            dependencies=(IMAGE,),
+            property_dependencies={"image": (IMAGE,), "name": ()},
             inputs={"memory": 3072, "envs": ["A=1", {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": "B_PASSWORD=x"}]},
             outputs={"out": "from-outputs"},
         ),
@@ -98,11 +114,21 @@ def test_every_registration_is_analyzed_with_its_provider_and_parent(echo: Path)
         (ROOT, "pulumi:pulumi:Stack provider=- parent=None envs=[] memory=None"),
         (HOST, f"ziggie:docker:Host provider=- parent={ROOT} envs=[] memory=None"),
         (PROVIDER, f"pulumi:providers:docker provider=- parent={HOST} envs=[] memory=None"),
-        (IMAGE, (f"docker:index/remoteImage:RemoteImage provider=ws-docker=unix:///var/run/docker.sock parent={HOST} "
-                "envs=[] memory=None")),
+        (
+            IMAGE,
+            (
+                f"docker:index/remoteImage:RemoteImage provider=ws-docker=unix:///var/run/docker.sock parent={HOST} "
+                "envs=[] memory=None"
+            ),
+        ),
         # Numbers travel as doubles; a secret reaches Analyze unwrapped (see secrets-not-plaintext).
-        (CONTAINER, (f"docker:index/container:Container provider=ws-docker=unix:///var/run/docker.sock parent={HOST} "
-                    "envs=['A=1', 'B_PASSWORD=x'] memory=3072.0")),
+        (
+            CONTAINER,
+            (
+                f"docker:index/container:Container provider=ws-docker=unix:///var/run/docker.sock parent={HOST} "
+                "envs=['A=1', 'B_PASSWORD=x'] memory=3072.0"
+            ),
+        ),
     }
     assert {(v.policy, v.enforcement) for v in violations} == {("seen", "advisory")}
     assert violations == sorted(violations, key=lambda v: (v.policy, v.urn, v.message, v.enforcement))

@@ -1,0 +1,695 @@
+"""Tests for config.loader: a bad stack file is one ConfigError that names file, key path and problem.
+
+These are config-validation tests only: no Pulumi mocks, no resources. Config maps are built the
+way the Pulumi CLI hands them to a program (`PULUMI_CONFIG`): full key -> string, objects and
+lists JSON-encoded, plus the list of keys that were set with `--secret`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import textwrap
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from config.catalog import DEFAULT_CATALOG
+from config.loader import (
+    STRING_KEYS,
+    STRUCTURED_KEYS,
+    ConfigError,
+    Problem,
+    deep_merge,
+    load_stack_config,
+)
+from config.models import StackConfig
+from preflight.stackfile import StackFileError, read_stack_file
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCE = "Pulumi.prod.yaml"
+NS = "ziggie-infra:"
+
+# Every secret the full catalog reads, as the CLI lists them once set with --secret.
+SECRETS = (
+    "postgresPassword",
+    "redisPassword",
+    "mongoPassword",
+    "n8nEncryptionKey",
+    "grafanaAdminPassword",
+    "githubRunnerToken",
+)
+
+VPS1 = {
+    "dockerHost": "ssh://deploy@203.0.113.10",
+    "memory": "16G",
+    "cpus": "4",
+    "osReserveMemory": "2G",
+    "osReserveCpus": "0.5",
+    "monthlyPriceUsd": "12",
+}
+
+
+def good_stack() -> dict[str, Any]:
+    """A valid one-host prod stack running the whole catalog, as stack-file values."""
+    return {
+        "environment": "prod",
+        "hosts": {"vps1": dict(VPS1)},
+        "services": {
+            "ziggie-api": {"image": "ghcr.io/ziggie-ai/ziggie-api:1.4.2"},
+            "mcp-gateway": {"image": "ghcr.io/ziggie-ai/mcp-gateway:1.4.2"},
+            "sim-studio": {"image": "ghcr.io/ziggie-ai/sim-studio:1.4.2"},
+        },
+    }
+
+
+def cli_config(
+    stack: Mapping[str, Any],
+    secrets: Mapping[str, str] | None = None,
+    plain: Mapping[str, str] | None = None,
+) -> tuple[dict[str, str], list[str]]:
+    """The CLI's view of a stack: (PULUMI_CONFIG, PULUMI_CONFIG_SECRET_KEYS).
+
+    `secrets` are keys set with --secret (all of SECRETS unless given), `plain` extra keys set
+    in plain text; structured values are json.dumps'ed, strings pass through.
+    """
+    secrets = {key: "s3cret" for key in SECRETS} if secrets is None else secrets
+    config = {f"{NS}{key}": v if isinstance(v, str) else json.dumps(v) for key, v in stack.items()}
+    config.update({f"{NS}{key}": value for key, value in secrets.items()})
+    config.update({f"{NS}{key}": value for key, value in (plain or {}).items()})
+    return config, [f"{NS}{key}" for key in secrets]
+
+
+def load(
+    stack: Mapping[str, Any],
+    secrets: Mapping[str, str] | None = None,
+    plain: Mapping[str, str] | None = None,
+    raw: Mapping[str, str] | None = None,
+) -> StackConfig:
+    """load_stack_config on the CLI's map; `raw` overrides full keys with literal text."""
+    config, secret_keys = cli_config(stack, secrets, plain)
+    config.update(raw or {})
+    return load_stack_config(config, secret_keys, source=SOURCE, stack="prod")
+
+
+def problem_lines(error: ConfigError) -> list[str]:
+    """The message's problem lines, after its header."""
+    header, *lines = str(error).splitlines()
+    count = len(error.problems)
+    assert header == f"{SOURCE}: {count} problem{'s' if count != 1 else ''} in the stack configuration:", header
+    return lines
+
+
+def line(path: str, message: str) -> str:
+    return f"  {SOURCE}: {NS}{path}: {message}"
+
+
+def with_service(name: str, **fields: Any) -> Callable[[dict[str, Any]], None]:
+    def edit(stack: dict[str, Any]) -> None:
+        stack["services"].setdefault(name, {}).update(fields)
+
+    return edit
+
+
+def with_host(name: str, **fields: Any) -> Callable[[dict[str, Any]], None]:
+    def edit(stack: dict[str, Any]) -> None:
+        stack["hosts"].setdefault(name, dict(VPS1)).update(fields)
+
+    return edit
+
+
+def with_key(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def edit(stack: dict[str, Any]) -> None:
+        stack[key] = value
+
+    return edit
+
+
+def chain(*edits: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def edit(stack: dict[str, Any]) -> None:
+        for one in edits:
+            one(stack)
+
+    return edit
+
+
+SIZE_HINT = "expected a number with an optional unit b, k, m, g, t or p (binary: 1.5G = 1.5 GiB)"
+ALL_SERVICES = sorted(DEFAULT_CATALOG)
+
+# (edit of the good stack, extra CLI keys {key: (value, is_secret)}, removed secrets, expected lines)
+BAD_INPUTS = [
+    pytest.param(
+        with_key("colud", {"cdn": True}),
+        {},
+        (),
+        [line("colud", "unknown key")],
+        id="top_level_typo_is_unknown_key",
+    ),
+    pytest.param(
+        with_host("vps1", memroy="16G"),
+        {},
+        (),
+        [line("hosts.vps1.memroy", "unknown key")],
+        id="nested_host_typo_is_unknown_key",
+    ),
+    pytest.param(
+        with_service("postgres", healthcheck={"intervall": "5s"}),
+        {},
+        (),
+        [line("services.postgres.healthcheck.intervall", "unknown key")],
+        id="typo_two_levels_down_is_unknown_key",
+    ),
+    pytest.param(
+        with_key("network", {"mtuu": 1400}),
+        {},
+        (),
+        [line("network.mtuu", "unknown key")],
+        id="network_typo_is_unknown_key",
+    ),
+    pytest.param(
+        with_service("postgres", memory="32bm"),
+        {},
+        (),
+        [line("services.postgres.memory", f"invalid size '32bm': {SIZE_HINT}")],
+        id="unit_32bm_is_not_a_docker_size",
+    ),
+    pytest.param(
+        with_service("redis", memoryReservation="-256M"),
+        {},
+        (),
+        [line("services.redis.memoryReservation", "invalid size '-256M': must not be negative")],
+        id="negative_size_string",
+    ),
+    pytest.param(
+        with_host("vps1", memory=-5),
+        {},
+        (),
+        [line("hosts.vps1.memory", "invalid size -5: must not be negative")],
+        id="negative_byte_count",
+    ),
+    pytest.param(
+        with_service("postgres", memoryReservation="4G"),
+        {},
+        (),
+        [line("services.postgres.memoryReservation", "4G exceeds the memory limit 3G")],
+        id="memory_reservation_above_limit",
+    ),
+    pytest.param(
+        with_service("postgres", cpuReservation="1"),
+        {},
+        (),
+        [line("services.postgres.cpuReservation", "1 exceeds the cpus limit 0.8")],
+        id="cpu_reservation_above_limit",
+    ),
+    pytest.param(
+        chain(
+            with_host("vps2", publicAddress="vps2.example"),
+            with_key("defaultHost", "vps1"),
+        ),
+        {},
+        (),
+        [line("hosts.vps2.dockerHost", "is the same Docker host as hosts.vps1")],
+        id="two_hosts_share_one_docker_host",
+    ),
+    pytest.param(
+        with_service("postgres", host="vps9"),
+        {},
+        (),
+        [line("services.postgres.host", "'vps9' is not one of the hosts (vps1)")],
+        id="service_placed_on_missing_host",
+    ),
+    pytest.param(
+        with_key("defaultHost", "vps9"),
+        {},
+        (),
+        [line("defaultHost", "'vps9' is not one of the hosts (vps1)")],
+        id="default_host_is_missing",
+    ),
+    pytest.param(
+        with_host("vps2", dockerHost="ssh://deploy@203.0.113.11"),
+        {},
+        (),
+        [
+            line(f"services.{name}.host", "is required: there are several hosts and no defaultHost")
+            for name in ALL_SERVICES
+        ],
+        id="several_hosts_and_no_default_host",
+    ),
+    pytest.param(
+        with_service("ziggie-api", image="ghcr.io/ziggie-ai/Ziggie-API:1.4.2"),
+        {},
+        (),
+        [
+            line(
+                "services.ziggie-api.image",
+                "invalid image reference 'ghcr.io/ziggie-ai/Ziggie-API:1.4.2': repository name must be lowercase",
+            )
+        ],
+        id="image_path_is_uppercase",
+    ),
+    pytest.param(
+        with_service("postgres", image="postgres:16@sha256:" + "ab" * 20),
+        {},
+        (),
+        [
+            line(
+                "services.postgres.image",
+                f"invalid image reference 'postgres:16@sha256:{'ab' * 20}': invalid checksum digest length",
+            )
+        ],
+        id="sha256_digest_of_40_hex_digits",
+    ),
+    pytest.param(
+        with_service("sim-studio", image=None),
+        {},
+        (),
+        [line("services.sim-studio.image", "is required: set the release tag or digest for this stack")],
+        id="own_registry_image_left_unset",
+    ),
+    pytest.param(
+        lambda stack: None,
+        {},
+        ("redisPassword",),
+        [
+            line(
+                "services.redis.secretEnv.REDIS_PASSWORD",
+                "secret ziggie-infra:redisPassword is not set: run `pulumi config set --secret redisPassword -s prod`",
+            )
+        ],
+        id="secret_missing",
+    ),
+    pytest.param(
+        lambda stack: None,
+        {"redisPassword": ("hunter2", False)},
+        ("redisPassword",),
+        [
+            line(
+                "services.redis.secretEnv.REDIS_PASSWORD",
+                "ziggie-infra:redisPassword is stored in plain text: set it again with `pulumi config set --secret`",
+            )
+        ],
+        id="secret_set_in_plain_text",
+    ),
+    pytest.param(
+        with_key("include", [*ALL_SERVICES, "postgress"]),
+        {},
+        (),
+        [line(f"include[{len(ALL_SERVICES)}]", "'postgress' is not a catalog service")],
+        id="include_names_unknown_service",
+    ),
+    pytest.param(
+        with_key("include", "postgres"),
+        {},
+        (),
+        [line("include", "is a plain string; it must be a mapping or a list")],
+        id="include_is_a_plain_string",
+    ),
+    pytest.param(
+        with_key("include", {"postgres": True}),
+        {},
+        (),
+        [line("include", "must be a list of catalog service names")],
+        id="include_is_a_mapping",
+    ),
+    pytest.param(
+        with_key("services", ["postgres"]),
+        {},
+        (),
+        # The own-registry services lose their image with the overrides.
+        [line("services", "must be a mapping of service name to settings")]
+        + [
+            line(f"services.{name}.image", "is required: set the release tag or digest for this stack")
+            for name in ("mcp-gateway", "sim-studio", "ziggie-api")
+        ],
+        id="services_is_a_list",
+    ),
+    pytest.param(
+        with_service("postgres", tier="critcal"),
+        {},
+        (),
+        [
+            line(
+                "services.postgres.tier",
+                "Input should be 'critical', 'workflow' or 'monitoring' (got \"critcal\")",
+            )
+        ],
+        id="tier_is_not_a_choice",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "extra", "unset", "expected"), BAD_INPUTS)
+def test_bad_input_is_one_config_error_with_exact_lines(
+    edit: Callable[[dict[str, Any]], None],
+    extra: Mapping[str, tuple[str, bool]],
+    unset: tuple[str, ...],
+    expected: list[str],
+) -> None:
+    stack = good_stack()
+    edit(stack)
+    secrets = {key: "s3cret" for key in SECRETS if key not in unset}
+    secrets.update({key: value for key, (value, secret) in extra.items() if secret})
+    plain = {key: value for key, (value, secret) in extra.items() if not secret}
+    # pytest.raises(ConfigError) lets any other exception through, and so fails the test.
+    with pytest.raises(ConfigError) as caught:
+        load(stack, secrets, plain)
+    assert caught.value.source == SOURCE
+    assert sorted(problem_lines(caught.value)) == sorted(expected), str(caught.value)
+
+
+def test_bad_json_names_the_key() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(good_stack(), raw={f"{NS}network": "{mtu: 1400"})
+    assert problem_lines(caught.value) == [
+        line("network", "is not valid structured config: Expecting property name enclosed in double quotes")
+    ]
+
+
+def test_every_problem_is_listed_in_one_error() -> None:
+    stack = good_stack()
+    with_key("colud", {})(stack)
+    with_host("vps1", memroy="1G")(stack)
+    with_service("postgres", memory="32bm")(stack)
+    with_service("redis", memoryReservation="1G")(stack)
+    with_service("mongodb", cpuReservation="0.5")(stack)
+    with_service("ziggie-api", image="ghcr.io/Ziggie/api:1")(stack)
+    with_key("include", [*ALL_SERVICES, "nope"])(stack)
+    secrets = {key: "s3cret" for key in SECRETS if key not in ("mongoPassword", "githubRunnerToken")}
+    with pytest.raises(ConfigError) as caught:
+        load(stack, secrets, plain={"githubRunnerToken": "ghp_plain"}, raw={f"{NS}logging": "[1,"})
+    expected = [
+        line("colud", "unknown key"),
+        line("hosts.vps1.memroy", "unknown key"),
+        line("include[21]", "'nope' is not a catalog service"),
+        line("logging", "is not valid structured config: Expecting value"),
+        line(
+            "services.github-runner.secretEnv.ACCESS_TOKEN",
+            "ziggie-infra:githubRunnerToken is stored in plain text: set it again with `pulumi config set --secret`",
+        ),
+        line("services.mongodb.cpuReservation", "0.5 exceeds the cpus limit 0.3"),
+        line(
+            "services.mongodb.secretEnv.MONGO_INITDB_ROOT_PASSWORD",
+            "secret ziggie-infra:mongoPassword is not set: run `pulumi config set --secret mongoPassword -s prod`",
+        ),
+        line("services.postgres.memory", f"invalid size '32bm': {SIZE_HINT}"),
+        line("services.redis.memoryReservation", "1G exceeds the memory limit 512M"),
+        line(
+            "services.ziggie-api.image",
+            "invalid image reference 'ghcr.io/Ziggie/api:1': repository name must be lowercase",
+        ),
+    ]
+    assert sorted(problem_lines(caught.value)) == sorted(expected), str(caught.value)
+    assert len(caught.value.problems) == len(expected)
+
+
+# Rules across fields (placement, image required, shared Docker host) still report when some
+# field elsewhere is invalid; before the loader's second pass, only the field errors showed.
+CROSS_FIELD_WITH_FIELD_ERRORS = [
+    pytest.param(
+        chain(with_service("postgres", memory="32bm"), with_service("redis", host="vps9")),
+        [
+            line("services.postgres.memory", f"invalid size '32bm': {SIZE_HINT}"),
+            line("services.redis.host", "'vps9' is not one of the hosts (vps1)"),
+        ],
+        id="bad_unit_and_missing_host_on_another_service",
+    ),
+    pytest.param(
+        with_service("postgres", memory="32bm", host="vps9"),
+        [
+            line("services.postgres.memory", f"invalid size '32bm': {SIZE_HINT}"),
+            line("services.postgres.host", "'vps9' is not one of the hosts (vps1)"),
+        ],
+        id="bad_unit_and_missing_host_on_the_same_service",
+    ),
+    pytest.param(
+        chain(with_service("mcp-gateway", image=None, cpus="lots"), with_service("nginx", memoryReservation="1G")),
+        [
+            line(
+                "services.mcp-gateway.cpus",
+                "invalid cpus 'lots': expected a non-negative decimal number of CPUs such as 0.5 or 2",
+            ),
+            line("services.mcp-gateway.image", "is required: set the release tag or digest for this stack"),
+            line("services.nginx.memoryReservation", "1G exceeds the memory limit 256M"),
+        ],
+        id="missing_image_beside_bad_cpus_and_reservation",
+    ),
+    pytest.param(
+        chain(
+            with_host("vps1", memory="lots"),
+            with_host("vps2", dockerHost=VPS1["dockerHost"]),
+            with_key("defaultHost", "vps1"),
+        ),
+        [
+            line("hosts.vps1.memory", f"invalid size 'lots': {SIZE_HINT}"),
+            line("hosts.vps2.dockerHost", "is the same Docker host as hosts.vps1"),
+        ],
+        id="shared_docker_host_beside_bad_host_memory",
+    ),
+    pytest.param(
+        chain(with_service("ziggie-api", image="BAD:1", host="vps9")),
+        [
+            line("services.ziggie-api.host", "'vps9' is not one of the hosts (vps1)"),
+            line("services.ziggie-api.image", "invalid image reference 'BAD:1': repository name must be lowercase"),
+        ],
+        id="invalid_image_is_not_also_reported_missing",
+    ),
+    pytest.param(
+        chain(with_key("network", {"mtu": 1}), with_service("redis", host="vps9")),
+        [
+            line("network.mtu", "Input should be greater than or equal to 576 (got 1)"),
+            line("services.redis.host", "'vps9' is not one of the hosts (vps1)"),
+        ],
+        id="missing_host_beside_bad_network",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "expected"), CROSS_FIELD_WITH_FIELD_ERRORS)
+def test_cross_field_problems_are_listed_beside_field_errors(
+    edit: Callable[[dict[str, Any]], None], expected: list[str]
+) -> None:
+    stack = good_stack()
+    edit(stack)
+    with pytest.raises(ConfigError) as caught:
+        load(stack)
+    assert sorted(problem_lines(caught.value)) == sorted(expected), str(caught.value)
+
+
+def test_cross_field_pass_is_skipped_when_a_key_it_reads_is_invalid() -> None:
+    # With environment unreadable the dr/primary rule cannot be judged: report the field only.
+    stack = good_stack()
+    with_key("environment", "qa")(stack)
+    with_service("redis", host="vps9")(stack)
+    with pytest.raises(ConfigError) as caught:
+        load(stack)
+    assert problem_lines(caught.value) == [line("environment", "Input should be 'dev', 'prod' or 'dr' (got \"qa\")")]
+
+
+VALID_EDGES = [
+    pytest.param(with_service("sim-studio", image="localhost:5000/app"), id="localhost_registry_unpinned_is_valid"),
+    pytest.param(with_key("cloud", {"cdn": True}), id="cloud_switch"),
+    pytest.param(with_service("postgres", healthcheck=None), id="null_resets_healthcheck"),
+]
+
+
+@pytest.mark.parametrize("edit", VALID_EDGES)
+def test_valid_edges_load(edit: Callable[[dict[str, Any]], None]) -> None:
+    stack = good_stack()
+    edit(stack)
+    load(stack)
+
+
+def test_localhost_registry_reference_is_valid_but_not_pinned() -> None:
+    stack = good_stack()
+    with_service("sim-studio", image="localhost:5000/app")(stack)
+    image = load(stack).services["sim-studio"].image
+    assert image is not None
+    assert (image.domain, image.path, image.tag, image.digest) == ("localhost:5000", "app", None, None)
+    assert not image.is_pinned(), "no tag means latest: valid, but not pinned"
+
+
+def test_provider_keys_are_not_ours() -> None:
+    loaded = load(good_stack(), raw={"docker:host": "unix:///var/run/docker.sock", "aws:region": "eu-north-1"})
+    assert loaded.environment == "prod"
+
+
+def test_config_error_sorts_by_path_and_counts() -> None:
+    error = ConfigError("Pulumi.x.yaml", [Problem("b", "two"), Problem("a", "one")])
+    assert (
+        str(error)
+        == "Pulumi.x.yaml: 2 problems in the stack configuration:\n  Pulumi.x.yaml: a: one\n  Pulumi.x.yaml: b: two"
+    )
+    assert str(ConfigError("Pulumi.x.yaml", [Problem("a", "one")])).startswith(
+        "Pulumi.x.yaml: 1 problem in the stack configuration:"
+    )
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    key=st.sampled_from([*sorted(STRUCTURED_KEYS | STRING_KEYS), "services.postgres", "hosts.vps1", "services.new"]),
+    value=json_values,
+)
+def test_any_json_anywhere_is_loaded_or_a_config_error(key: str, value: Any) -> None:
+    stack = good_stack()
+    top, _, name = key.partition(".")
+    if name:
+        stack[top][name] = value
+    else:
+        stack[top] = value if top not in STRING_KEYS or isinstance(value, str) else json.dumps(value)
+    # Any exception but ConfigError fails the test; a ConfigError must carry its problems.
+    problems = None
+    try:
+        load(stack)
+    except ConfigError as exc:
+        problems = exc.problems
+    assert problems is None or problems, "a ConfigError must carry at least one problem"
+
+
+# --- preflight.stackfile: the YAML layer ------------------------------------------------------
+
+DUPLICATE_KEYS = [
+    pytest.param(
+        """\
+        config:
+          ziggie-infra:services:
+            postgres:
+              memory: 2G
+            postgres:
+              memory: 3G
+        """,
+        "line 5: key 'postgres' is given twice",
+        id="duplicate_service",
+    ),
+    pytest.param(
+        """\
+        config:
+          ziggie-infra:environment: prod
+          ziggie-infra:environment: dev
+        """,
+        "line 3: key 'ziggie-infra:environment' is given twice",
+        id="duplicate_config_key",
+    ),
+    pytest.param(
+        """\
+        config:
+          ziggie-infra:hosts:
+            vps1: {memory: 16G, memory: 8G}
+        """,
+        "line 3: key 'memory' is given twice",
+        id="duplicate_key_in_flow_mapping",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "problem"), DUPLICATE_KEYS)
+def test_duplicate_yaml_key_is_a_stack_file_error(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    with pytest.raises(StackFileError) as caught:
+        read_stack_file(path)
+    assert str(caught.value) == f"{path}: {problem}"
+
+
+def test_stack_file_objects_reach_the_loader_as_json(tmp_path: Path) -> None:
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            config:
+              ziggie-infra:environment: prod
+              ziggie-infra:hosts:
+                vps1: {dockerHost: "ssh://deploy@203.0.113.10", memory: 16G, cpus: "4",
+                       osReserveMemory: 2G, osReserveCpus: "0.5", monthlyPriceUsd: "12"}
+              ziggie-infra:services:
+                postgres: {memory: 32bm}
+              ziggie-infra:redisPassword: hunter2
+            """
+        ),
+        encoding="utf-8",
+    )
+    stack_file = read_stack_file(path)
+    assert json.loads(stack_file.config["ziggie-infra:hosts"])["vps1"]["memory"] == "16G"
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(stack_file.config, stack_file.secret_keys, source=path.name, stack="prod")
+    lines = str(caught.value).splitlines()[1:]
+    assert line("services.postgres.memory", f"invalid size '32bm': {SIZE_HINT}") in lines
+    assert (
+        line(
+            "services.redis.secretEnv.REDIS_PASSWORD",
+            "ziggie-infra:redisPassword is stored in plain text: set it again with `pulumi config set --secret`",
+        )
+        in lines
+    )
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "dr"])
+def test_committed_stack_file_loads_clean(stack: str) -> None:
+    stack_file = read_stack_file(ROOT / f"Pulumi.{stack}.yaml")
+    loaded = load_stack_config(stack_file.config, stack_file.secret_keys, source=stack_file.path.name, stack=stack)
+    assert loaded.environment == stack
+    assert loaded.secret_keys() == {key.removeprefix(NS) for key in stack_file.secret_keys}, (
+        "every secret in the stack file is read by an enabled service, and every one read is set"
+    )
+
+
+# --- deep_merge -------------------------------------------------------------------------------
+
+MERGES = [
+    pytest.param({"a": 1, "b": 2}, {"b": None}, {"a": 1}, id="null_removes_key"),
+    pytest.param({"a": 1}, {"z": None}, {"a": 1}, id="null_on_absent_key_is_no_op"),
+    pytest.param(
+        {"hc": {"interval": "10s", "retries": 3}},
+        {"hc": {"retries": 5}},
+        {"hc": {"interval": "10s", "retries": 5}},
+        id="mappings_merge",
+    ),
+    pytest.param(
+        {"hc": {"interval": "10s", "startPeriod": "20s"}},
+        {"hc": {"startPeriod": None}},
+        {"hc": {"interval": "10s"}},
+        id="nested_null_removes_nested_key",
+    ),
+    pytest.param({"cmd": ["a", "b", "c"]}, {"cmd": ["x"]}, {"cmd": ["x"]}, id="lists_replace"),
+    pytest.param({"env": {"A": "1"}}, {"env": "text"}, {"env": "text"}, id="scalar_replaces_mapping"),
+    pytest.param({"env": "text"}, {"env": {"A": "1"}}, {"env": {"A": "1"}}, id="mapping_replaces_scalar"),
+    pytest.param({"a": 1}, {"b": 2}, {"a": 1, "b": 2}, id="new_key_added"),
+    pytest.param({"v": [{"x": 1}]}, {"v": []}, {"v": []}, id="empty_list_replaces"),
+]
+
+
+@pytest.mark.parametrize(("base", "override", "expected"), MERGES)
+def test_deep_merge(base: dict[str, Any], override: dict[str, Any], expected: dict[str, Any]) -> None:
+    frozen = copy.deepcopy(base)
+    assert deep_merge(base, override) == expected
+    assert base == frozen, "deep_merge must not modify the catalog entry it starts from"
+
+
+def test_secret_of_a_disabled_service_is_named_as_unused() -> None:
+    stack = good_stack()
+    stack["services"]["grafana"] = {"enabled": False}
+    with pytest.raises(ConfigError) as caught:
+        load(stack)
+    assert problem_lines(caught.value) == [
+        line("grafanaAdminPassword", "is not read by any enabled service (grafana is disabled)")
+    ]
+
+
+def test_structured_key_set_as_secret_is_refused_without_echoing_it() -> None:
+    config, secret_keys = cli_config(good_stack())
+    config[f"{NS}network"] = json.dumps({"mtu": "sensitive-looking-value"})
+    secret_keys.append(f"{NS}network")
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(config, secret_keys, source=SOURCE, stack="prod")
+    assert problem_lines(caught.value) == [line("network", "is set with --secret; set it as plain config")]
+    assert "sensitive-looking-value" not in str(caught.value)
