@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 from components.docker_host import DockerHost, DockerHostArgs
 from config.loader import PROJECT, ConfigError, load_stack_config
@@ -32,34 +34,49 @@ def load() -> StackConfig:
         raise pulumi.RunError(str(exc)) from None
 
 
-def image_inputs(cfg: StackConfig) -> dict[str, pulumi.Input[str]]:
+def from_primary(primary: pulumi.StackReference, stack: str, output: str, key: str) -> pulumi.Output[Any]:
+    """One entry of a mapping the primary exports; a missing one fails the run, naming both."""
+
+    def pick(published: Mapping[str, Any]) -> Any:
+        if key not in published:
+            raise pulumi.RunError(f"primary stack {stack} exports no {output} entry for {key}")
+        return published[key]
+
+    return primary.require_output(output).apply(pick)
+
+
+def image_inputs(cfg: StackConfig, primary: pulumi.StackReference | None) -> dict[str, pulumi.Input[str]]:
     """Each service's image: its own reference, or on a mirroring standby the one prod runs."""
     services = cfg.enabled_services()
-    if cfg.primary is None or not cfg.primary.mirror_images:
+    if primary is None or cfg.primary is None or not cfg.primary.mirror_images:
         return {name: str(s.image) for name, s in services.items()}
-    primary_stack = cfg.primary.stack
-    # The standby reads the primary's outputs from the state backend only, so it deploys
-    # while the primary region is down; the primary never reads the standby.
-    primary = pulumi.StackReference("primary", stack_name=primary_stack)
-    exported = primary.require_output("images")
+    return {name: from_primary(primary, cfg.primary.stack, "images", name) for name in services}
 
-    def pick(service: str) -> pulumi.Output[str]:
-        def one(published: Mapping[str, str]) -> str:
-            if service not in published:
-                raise pulumi.RunError(f"primary stack {primary_stack} exports no image for {service}")
-            return published[service]
 
-        return exported.apply(one)
+def secret_inputs(cfg: StackConfig, primary: pulumi.StackReference | None) -> dict[str, pulumi.Output[str]]:
+    """Secret values by config key, each a Pulumi secret.
 
-    return {name: pick(name) for name in services}
+    A standby reading the primary's replicas fetches each value from Secrets Manager in the DR
+    region, so it needs neither the primary region nor a copy of the secret in its own config.
+    """
+    config = pulumi.Config(PROJECT)
+    secrets = {key: config.require_secret(key) for key in sorted(cfg.secrets_from_config())}
+    if primary is not None and cfg.primary is not None and cfg.primary.secrets_from_replicas and cfg.aws:
+        for key in sorted(cfg.secret_keys()):
+            arn = from_primary(primary, cfg.primary.stack, "replicaSecretArns", key)
+            version = aws.secretsmanager.get_secret_version_output(secret_id=arn, region=cfg.aws.dr_region)
+            secrets[key] = pulumi.Output.secret(version.secret_string)
+    return secrets
 
 
 def main() -> None:
     """Compose the stack from its config."""
     cfg = load()
-    config = pulumi.Config(PROJECT)
-    secrets = {key: config.require_secret(key) for key in sorted(cfg.secret_keys())}
-    images = image_inputs(cfg)
+    # The standby reads the primary's outputs from the state backend only, so it deploys
+    # while the primary region is down; the primary never reads the standby.
+    primary = pulumi.StackReference("primary", stack_name=cfg.primary.stack) if cfg.primary else None
+    secrets = secret_inputs(cfg, primary)
+    images = image_inputs(cfg, primary)
 
     hosts: dict[str, DockerHost] = {}
     for host_name, host in cfg.hosts.items():

@@ -21,7 +21,9 @@ from config.models import Problems, StackConfig
 PROJECT = "ziggie-infra"
 
 # Keys of this project's namespace whose value is an object or list (JSON on the wire).
-STRUCTURED_KEYS = frozenset({"hosts", "services", "include", "network", "logging", "features", "cloud", "primary"})
+STRUCTURED_KEYS = frozenset(
+    {"hosts", "services", "include", "network", "logging", "features", "cloud", "primary", "aws"}
+)
 # Keys whose value is a plain string.
 STRING_KEYS = frozenset({"environment", "defaultHost"})
 
@@ -248,6 +250,16 @@ def load_stack_config(
     raw["services"] = _merge_services(raw, problems)
     raw.pop("include", None)
     secrets = _referenced_secrets(raw["services"])
+    primary = raw.get("primary")
+    if isinstance(primary, Mapping) and primary.get("secretsFromReplicas") is True:
+        # A standby reads these from the primary's DR-region replicas, not from its own config.
+        secrets = {}
+    aws = raw.get("aws")
+    replicated = aws.get("replicatedSecrets") if isinstance(aws, Mapping) else None
+    if isinstance(replicated, list):
+        for i, key in enumerate(replicated):
+            if isinstance(key, str):
+                secrets.setdefault(key, ("aws", f"replicatedSecrets[{i}]"))
     all_secret_refs = _referenced_secrets(
         {n: {**s, "enabled": True} for n, s in raw["services"].items() if isinstance(s, Mapping)}
     )
@@ -267,9 +279,13 @@ def load_stack_config(
         problems += _pydantic_problems(exc)
         problems += _cross_field_problems(raw, exc)
 
-    for key, (service, variable) in secrets.items():
+    for key, (owner, variable) in secrets.items():
         full_key = f"{PROJECT}:{key}"
-        where = key_path(("services", service, "secretEnv", variable))
+        where = (
+            key_path(("aws",)) + "." + variable
+            if owner == "aws"
+            else key_path(("services", owner, "secretEnv", variable))
+        )
         if full_key not in config:
             problems.append(
                 Problem(where, f"secret {full_key} is not set: run `pulumi config set --secret {key} -s {stack}`")

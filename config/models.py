@@ -311,6 +311,82 @@ class Cloud(Model):
     budgets: bool = Field(default=False, description="Billing budgets with alerts on GCP and AWS.")
 
 
+AwsRegion = Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")]
+
+
+class HealthCheckSettings(Model):
+    """The Route 53 health check on this stack's host."""
+
+    path: str = Field(default="/health", pattern=r"^/", description="HTTPS path probed.")
+    port: int = Field(default=443, ge=1, le=65535, description="HTTPS port probed.")
+    interval_seconds: Literal[10, 30] = Field(
+        default=30, description="Seconds between probes (Route 53 takes 10 or 30)."
+    )
+    failure_threshold: int = Field(
+        default=3, ge=1, le=10, description="Failed probes before the endpoint is unhealthy."
+    )
+    regions: tuple[AwsRegion, ...] = Field(
+        default=("eu-west-1", "us-east-1", "us-west-2"),
+        min_length=3,
+        description="Route 53 checker regions (at least three).",
+    )
+    alarm: bool = Field(default=True, description="A CloudWatch alarm on the health check's status.")
+
+
+class Dns(Model):
+    """The failover record this stack owns."""
+
+    zone_name: str = Field(pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$", description="Hosted zone name (`ziggie.example`).")
+    zone_id: str | None = Field(
+        default=None,
+        pattern=r"^Z[A-Z0-9]{1,32}$",
+        description="An existing hosted zone's id; none on prod creates the zone, none on dr uses prod's.",
+    )
+    record_name: str = Field(pattern=r"^[a-z0-9.-]+$", description="The name users resolve (`app.ziggie.example`).")
+    record_type: Literal["A", "CNAME"] = Field(
+        default="CNAME", description="A for an IP target, CNAME for a host name."
+    )
+    target: str = Field(description="What the record answers: this stack's host address.")
+    health_check: HealthCheckSettings = Field(
+        default_factory=HealthCheckSettings, description="The health check on the target."
+    )
+
+    @model_validator(mode="after")
+    def _record_in_zone(self) -> Self:
+        if not (self.record_name == self.zone_name or self.record_name.endswith("." + self.zone_name)):
+            raise Problems([(("recordName",), f"{self.record_name} is not inside the zone {self.zone_name}")])
+        return self
+
+
+class Aws(Model):
+    """The AWS disaster-recovery parts: replicated buckets and secrets, DNS failover."""
+
+    primary_region: AwsRegion = Field(default="eu-north-1", description="Region of the primary's AWS resources.")
+    dr_region: AwsRegion = Field(default="eu-west-1", description="Region the replicas live in.")
+    buckets: tuple[Annotated[str, Field(pattern=_NAME)], ...] = Field(
+        default=(), description="Data buckets by short name; each is `ziggie-<stack>-<name>` with a DR replica."
+    )
+    encryption: Literal["aws:kms", "AES256"] = Field(
+        default="aws:kms", description="Bucket encryption: SSE-KMS with a key per region, or AES256."
+    )
+    noncurrent_version_days: int = Field(
+        default=30, ge=1, description="Days a replaced object version is kept before it expires."
+    )
+    replicated_secrets: tuple[Annotated[str, Field(pattern=_CONFIG_KEY)], ...] = Field(
+        default=(), description="Secret config keys stored in Secrets Manager with a DR-region replica."
+    )
+    secret_recovery_window_days: int = Field(
+        default=7, ge=7, le=30, description="Days a deleted secret can still be restored."
+    )
+    dns: Dns | None = Field(default=None, description="The failover record and health check.")
+
+    @model_validator(mode="after")
+    def _two_regions(self) -> Self:
+        if self.primary_region == self.dr_region:
+            raise Problems([(("drRegion",), f"must differ from primaryRegion {self.primary_region}")])
+        return self
+
+
 class Primary(Model):
     """How a standby stack reads the primary stack's outputs."""
 
@@ -321,6 +397,11 @@ class Primary(Model):
     mirror_images: bool = Field(
         default=True,
         description="Run the exact image references the primary exports, so the standby matches prod.",
+    )
+    secrets_from_replicas: bool = Field(
+        default=False,
+        description="Read secret env from the primary's Secrets Manager replicas in the DR region "
+        "instead of this stack's own config.",
     )
 
 
@@ -340,6 +421,7 @@ class StackConfig(Model):
     )
     cloud: Cloud = Field(default_factory=Cloud, description="Switches for the cloud parts.")
     primary: Primary | None = Field(default=None, description="The primary stack a standby reads; dr only.")
+    aws: Aws | None = Field(default=None, description="The AWS disaster-recovery parts; needs cloud.awsDr.")
 
     @model_validator(mode="after")
     def _placement(self) -> Self:
@@ -376,6 +458,15 @@ class StackConfig(Model):
                         (("services", name, "volumes"), f"volume {volume.name!r} is already used by {volumes[key]}")
                     )
                 volumes[key] = name
+        if self.cloud.aws_dr and self.aws is None:
+            problems.append((("aws",), "is required when cloud.awsDr is true"))
+        if self.aws is not None and not self.cloud.aws_dr:
+            problems.append((("cloud", "awsDr"), "must be true for the aws settings to apply"))
+        for switch, alias in (("cdn", "cdn"), ("budgets", "budgets")):
+            if getattr(self.cloud, switch):
+                problems.append((("cloud", alias), "is not built yet; leave it off"))
+        if self.primary is not None and self.primary.secrets_from_replicas and not self.cloud.aws_dr:
+            problems.append((("primary", "secretsFromReplicas"), "needs cloud.awsDr: the replicas live in AWS"))
         if self.environment == "dr" and self.primary is None:
             problems.append((("primary",), "is required on a dr stack: it reads the primary's outputs"))
         if self.environment != "dr" and self.primary is not None:
@@ -399,3 +490,9 @@ class StackConfig(Model):
     def secret_keys(self) -> set[str]:
         """Config keys the enabled services read as secrets."""
         return {key for s in self.enabled_services().values() for key in s.secret_env.values()}
+
+    def secrets_from_config(self) -> set[str]:
+        """Secret keys this stack reads from its own config (the rest come from replicas)."""
+        if self.primary is not None and self.primary.secrets_from_replicas:
+            return set()
+        return self.secret_keys() | set(self.aws.replicated_secrets if self.aws else ())

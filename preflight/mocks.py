@@ -18,6 +18,9 @@ from pulumi.runtime.mocks import MockMonitor
 from preflight.records import RecordedResource
 
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
+# The account preflight pretends to deploy into; ARNs carry it like real ones do.
+ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "eu-north-1"
 
 
 def _hex(seed: str, length: int = 64) -> str:
@@ -55,10 +58,78 @@ class PreflightMocks(Mocks):
             return str(args.inputs.get("name", args.name)), state
         if args.typ.startswith("pulumi:providers:"):
             return _hex(args.name, 32), state
+        if args.typ.startswith("aws:"):
+            return _aws_resource(args.typ, args.name, state)
         return _hex(f"{args.typ}:{args.name}"), state
 
     def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        if args.token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
+            secret_id = str(args.args.get("secretId"))
+            # A stand-in value: the program must treat it as the secret it would be.
+            return {
+                "arn": secret_id,
+                "secretId": secret_id,
+                "secretString": f"preflight-secret-from-{secret_id.rsplit(':', 1)[-1]}",
+                "versionId": _hex(secret_id, 32),
+                "versionStages": ["AWSCURRENT"],
+                "region": args.args.get("region", DEFAULT_REGION),
+            }, None
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/preflight",
+                "userId": "AIDAPREFLIGHT",
+                "id": ACCOUNT_ID,
+            }, None
         raise NotImplementedError(f"preflight has no answer for the function {args.token}")
+
+
+def _uuid(seed: str) -> str:
+    h = _hex(seed, 32)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _aws_resource(typ: str, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Ids and ARNs shaped like AWS's own, per region, for the resources the program uses."""
+    region = str(state.get("region") or DEFAULT_REGION)
+    state.setdefault("region", region)
+    if typ == "aws:s3/bucket:Bucket":
+        bucket = str(state.get("bucket") or f"{name}-{_hex(name, 7)}")
+        state.update(bucket=bucket, arn=f"arn:aws:s3:::{bucket}", bucketDomainName=f"{bucket}.s3.amazonaws.com")
+        return bucket, state
+    if typ == "aws:kms/key:Key":
+        key_id = _uuid(f"{typ}:{name}")
+        state.update(keyId=key_id, arn=f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{key_id}")
+        return key_id, state
+    if typ == "aws:kms/alias:Alias":
+        alias = str(state.get("name") or f"alias/{name}")
+        state.update(name=alias, arn=f"arn:aws:kms:{region}:{ACCOUNT_ID}:{alias}")
+        return alias, state
+    if typ == "aws:iam/role:Role":
+        role = str(state.get("name") or f"{name}-{_hex(name, 7)}")
+        state.update(name=role, arn=f"arn:aws:iam::{ACCOUNT_ID}:role/{role}", uniqueId="AROA" + _hex(name, 16).upper())
+        return role, state
+    if typ == "aws:secretsmanager/secret:Secret":
+        secret = str(state.get("name") or name)
+        arn = f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:{secret}-{_hex(secret, 6)}"
+        state.update(name=secret, arn=arn)
+        return arn, state
+    if typ == "aws:route53/zone:Zone":
+        zone_id = "Z" + _hex(name, 20).upper()
+        state.update(zoneId=zone_id, nameServers=[f"ns-{i}.awsdns-{i:02d}.org" for i in range(1, 5)])
+        return zone_id, state
+    if typ == "aws:route53/healthCheck:HealthCheck":
+        check_id = _uuid(f"{typ}:{name}")
+        state.update(arn=f"arn:aws:route53:::healthcheck/{check_id}")
+        return check_id, state
+    if typ == "aws:route53/record:Record":
+        record_id = "_".join(str(state.get(k, "")) for k in ("zoneId", "name", "type", "setIdentifier"))
+        state.update(fqdn=state.get("name"))
+        return record_id, state
+    resource_id = _hex(f"{typ}:{name}", 20)
+    service = typ.split(":")[1].split("/")[0]
+    state.setdefault("arn", f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{name}")
+    return resource_id, state
 
 
 class RecordingMonitor(MockMonitor):

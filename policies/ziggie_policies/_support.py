@@ -29,6 +29,19 @@ CONTAINER: Final = "docker:index/container:Container"
 REMOTE_IMAGE: Final = "docker:index/remoteImage:RemoteImage"
 DOCKER_PROVIDER: Final = "pulumi:providers:docker"
 
+# pulumi-aws v7. The V2 tokens are v7's deprecated aliases of the same S3 resources: a bucket
+# declared through an alias is still a bucket.
+S3_BUCKET: Final = "aws:s3/bucket:Bucket"
+S3_BUCKET_V2: Final = "aws:s3/bucketV2:BucketV2"
+S3_VERSIONING: Final = "aws:s3/bucketVersioning:BucketVersioning"
+S3_VERSIONING_V2: Final = "aws:s3/bucketVersioningV2:BucketVersioningV2"
+S3_ENCRYPTION: Final = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+S3_ENCRYPTION_V2: Final = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
+S3_PUBLIC_ACCESS_BLOCK: Final = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+S3_REPLICATION: Final = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+SECRET: Final = "aws:secretsmanager/secret:Secret"
+DNS_RECORD: Final = "aws:route53/record:Record"
+
 MIB_PER_GIB: Final = 1024
 SHARES_PER_CPU: Final = 1024
 """Docker's cpu_shares weight for one vCPU: the program maps a CPU reservation to shares."""
@@ -90,6 +103,13 @@ def elements(seq: Any) -> Iterator[Any]:
         yield UNKNOWN if is_unknown(value) else value
 
 
+def region_label(region: Any) -> str:
+    """How a message names an AWS region: the region, or why it cannot be named."""
+    if region is UNKNOWN:
+        return "region unknown until the update"
+    return region if isinstance(region, str) and region else "no region set"
+
+
 def container_name(props: Mapping[str, Any], resource_name: str) -> str:
     """The Docker name of a container, or its Pulumi resource name when that is not known."""
     name = prop(props, "name")
@@ -123,9 +143,7 @@ def two_places(value: Decimal, *, ceiling: bool = False) -> str:
     return str(value.quantize(Decimal("0.01"), rounding=rounding))
 
 
-def read_config(
-    policy_name: str, schema: PolicyConfigSchema, given: Mapping[str, Any]
-) -> dict[str, Any]:
+def read_config(policy_name: str, schema: PolicyConfigSchema, given: Mapping[str, Any]) -> dict[str, Any]:
     """The policy's config: schema defaults overlaid with ``given``; unknown keys are an error.
 
     The Pulumi CLI validates a policy's config against ``{"type": "object", "properties": ...,
@@ -136,12 +154,9 @@ def read_config(
     if unknown:
         known = ", ".join(sorted(schema.properties))
         raise PolicyConfigError(
-            f"policy {policy_name}: unknown config key {', '.join(repr(k) for k in unknown)} "
-            f"(known: {known})"
+            f"policy {policy_name}: unknown config key {', '.join(repr(k) for k in unknown)} (known: {known})"
         )
-    config = {
-        key: spec["default"] for key, spec in schema.properties.items() if "default" in spec
-    }
+    config = {key: spec["default"] for key, spec in schema.properties.items() if "default" in spec}
     config.update(given)
     missing = [key for key in schema.required or [] if key not in config]
     if missing:

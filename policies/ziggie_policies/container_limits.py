@@ -64,9 +64,7 @@ def limit_violations(resource_type: str, resource_name: str, props: Mapping[str,
 
     reservation = to_decimal(prop(props, "memoryReservation"))
     if memory is not None and reservation is not None and reservation > memory:
-        found.append(
-            f"{who}: memory reservation {_plain(reservation)} MiB exceeds the {_plain(memory)} MiB limit"
-        )
+        found.append(f"{who}: memory reservation {_plain(reservation)} MiB exceeds the {_plain(memory)} MiB limit")
     shares = to_decimal(prop(props, "cpuShares"))
     # Shares are whole numbers, so a reservation equal to the limit may round up by less than
     # one share (0.2 vCPU is 204.8 shares, sent as 205): only a whole share more is over.

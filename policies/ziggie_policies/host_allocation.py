@@ -177,9 +177,7 @@ def _largest(consumers: Iterable[Consumer], amount: Callable[[Consumer], Decimal
     return ", ".join(f"{c.name} {two_places(amount(c))} {unit}" for c in ranked[:LARGEST])
 
 
-def allocation_violations(
-    resources: Sequence[PolicyResource], config: Mapping[str, Any]
-) -> list[tuple[str, str]]:
+def allocation_violations(resources: Sequence[PolicyResource], config: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(message, URN to report it against) for each sum that does not fit its host."""
     containers = [r for r in resources if r.resource_type == CONTAINER]
     pools = _pools(config)

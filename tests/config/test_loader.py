@@ -491,7 +491,7 @@ def test_cross_field_pass_is_skipped_when_a_key_it_reads_is_invalid() -> None:
 
 VALID_EDGES = [
     pytest.param(with_service("sim-studio", image="localhost:5000/app"), id="localhost_registry_unpinned_is_valid"),
-    pytest.param(with_key("cloud", {"cdn": True}), id="cloud_switch"),
+    pytest.param(with_key("cloud", {"cdn": False, "budgets": False}), id="cloud_switches_off"),
     pytest.param(with_service("postgres", healthcheck=None), id="null_resets_healthcheck"),
 ]
 
@@ -693,3 +693,20 @@ def test_structured_key_set_as_secret_is_refused_without_echoing_it() -> None:
         load_stack_config(config, secret_keys, source=SOURCE, stack="prod")
     assert problem_lines(caught.value) == [line("network", "is set with --secret; set it as plain config")]
     assert "sensitive-looking-value" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("cloud", "expected"),
+    [
+        ({"cdn": True}, [line("cloud.cdn", "is not built yet; leave it off")]),
+        ({"budgets": True}, [line("cloud.budgets", "is not built yet; leave it off")]),
+        ({"awsDr": True}, [line("aws", "is required when cloud.awsDr is true")]),
+    ],
+    ids=["cdn_switch_refused_until_built", "budgets_switch_refused_until_built", "aws_dr_needs_aws_settings"],
+)
+def test_cloud_switches_that_cannot_be_honoured_are_errors(cloud: dict[str, bool], expected: list[str]) -> None:
+    stack = good_stack()
+    stack["cloud"] = cloud
+    with pytest.raises(ConfigError) as caught:
+        load(stack)
+    assert problem_lines(caught.value) == expected

@@ -29,6 +29,9 @@ MODELS: list[type[BaseModel]] = [
     models.Logging,
     models.Cloud,
     models.Primary,
+    models.Aws,
+    models.Dns,
+    models.HealthCheckSettings,
 ]
 
 

@@ -65,27 +65,53 @@ def _urn(type_: str, name: str, parent_type: str | None = HOST_COMPONENT) -> str
 
 def root() -> RecordedResource:
     return RecordedResource(
-        urn=ROOT_URN, type="pulumi:pulumi:Stack", name=f"{PROJECT}-{STACK}", custom=False, id=None,
-        parent=None, provider=None, dependencies=(), property_dependencies={}, protect=False,
-        retain_on_delete=False, inputs={},
+        urn=ROOT_URN,
+        type="pulumi:pulumi:Stack",
+        name=f"{PROJECT}-{STACK}",
+        custom=False,
+        id=None,
+        parent=None,
+        provider=None,
+        dependencies=(),
+        property_dependencies={},
+        protect=False,
+        retain_on_delete=False,
+        inputs={},
     )
 
 
 def host(host_name: str) -> RecordedResource:
     """The ``ziggie:docker:Host`` component of one host."""
     return RecordedResource(
-        urn=_urn(HOST_COMPONENT, host_name, None), type=HOST_COMPONENT, name=host_name, custom=False,
-        id=None, parent=ROOT_URN, provider=None, dependencies=(), property_dependencies={},
-        protect=False, retain_on_delete=False, inputs={},
+        urn=_urn(HOST_COMPONENT, host_name, None),
+        type=HOST_COMPONENT,
+        name=host_name,
+        custom=False,
+        id=None,
+        parent=ROOT_URN,
+        provider=None,
+        dependencies=(),
+        property_dependencies={},
+        protect=False,
+        retain_on_delete=False,
+        inputs={},
     )
 
 
 def provider(host_name: str, url: Any = None) -> RecordedResource:
     """The explicit docker provider of one host, ``<host>-docker``."""
     return RecordedResource(
-        urn=_urn(PROVIDER, f"{host_name}-docker"), type=PROVIDER, name=f"{host_name}-docker", custom=True,
-        id=f"{host_name}-provider-id", parent=_urn(HOST_COMPONENT, host_name, None), provider=None,
-        dependencies=(), property_dependencies={}, protect=False, retain_on_delete=False,
+        urn=_urn(PROVIDER, f"{host_name}-docker"),
+        type=PROVIDER,
+        name=f"{host_name}-docker",
+        custom=True,
+        id=f"{host_name}-provider-id",
+        parent=_urn(HOST_COMPONENT, host_name, None),
+        provider=None,
+        dependencies=(),
+        property_dependencies={},
+        protect=False,
+        retain_on_delete=False,
         inputs={"host": HOSTS.get(host_name, "") if url is None else url},
     )
 
@@ -103,8 +129,13 @@ def container(host_name: str, service: str, **inputs: Any) -> RecordedResource:
         "memoryReservation": 256,
         "cpus": "0.2",
         "cpuShares": 102,
-        "healthcheck": {"tests": ["CMD-SHELL", "true"], "interval": "10s", "timeout": "3s", "retries": 3,
-                        "startPeriod": "10s"},
+        "healthcheck": {
+            "tests": ["CMD-SHELL", "true"],
+            "interval": "10s",
+            "timeout": "3s",
+            "retries": 3,
+            "startPeriod": "10s",
+        },
         "ulimits": [{"name": "nofile", "soft": 1024, "hard": 2048}],
         "restart": "unless-stopped",
         "logDriver": "json-file",
@@ -116,20 +147,35 @@ def container(host_name: str, service: str, **inputs: Any) -> RecordedResource:
     base.update(inputs)
     props = {k: v for k, v in base.items() if v is not None}
     return RecordedResource(
-        urn=_urn(CONTAINER, f"{host_name}-{service}"), type=CONTAINER, name=f"{host_name}-{service}",
-        custom=True, id=None, parent=_urn(HOST_COMPONENT, host_name, None), provider=provider_ref(host_name),
+        urn=_urn(CONTAINER, f"{host_name}-{service}"),
+        type=CONTAINER,
+        name=f"{host_name}-{service}",
+        custom=True,
+        id=None,
+        parent=_urn(HOST_COMPONENT, host_name, None),
+        provider=provider_ref(host_name),
         dependencies=(_urn(REMOTE_IMAGE, f"{host_name}-{service}-image"),),
         property_dependencies={"image": (_urn(REMOTE_IMAGE, f"{host_name}-{service}-image"),)},
-        protect=False, retain_on_delete=False, inputs=props,
+        protect=False,
+        retain_on_delete=False,
+        inputs=props,
     )
 
 
 def remote_image(host_name: str, service: str, reference: Any) -> RecordedResource:
     return RecordedResource(
-        urn=_urn(REMOTE_IMAGE, f"{host_name}-{service}-image"), type=REMOTE_IMAGE,
-        name=f"{host_name}-{service}-image", custom=True, id=None, parent=_urn(HOST_COMPONENT, host_name, None),
-        provider=provider_ref(host_name), dependencies=(), property_dependencies={}, protect=False,
-        retain_on_delete=False, inputs={"name": reference, "keepLocally": True},
+        urn=_urn(REMOTE_IMAGE, f"{host_name}-{service}-image"),
+        type=REMOTE_IMAGE,
+        name=f"{host_name}-{service}-image",
+        custom=True,
+        id=None,
+        parent=_urn(HOST_COMPONENT, host_name, None),
+        provider=provider_ref(host_name),
+        dependencies=(),
+        property_dependencies={},
+        protect=False,
+        retain_on_delete=False,
+        inputs={"name": reference, "keepLocally": True},
     )
 
 
@@ -157,8 +203,14 @@ SEED_TABLE: tuple[tuple[str, int, str], ...] = (
 def seed_containers(host_name: str) -> list[RecordedResource]:
     """The seed table on one host, reservations at half the limits (as the seed has them)."""
     return [
-        container(host_name, service, memory=memory, memoryReservation=memory // 2, cpus=cpus,
-                  cpuShares=int(float(cpus) * 1024) // 2)
+        container(
+            host_name,
+            service,
+            memory=memory,
+            memoryReservation=memory // 2,
+            cpus=cpus,
+            cpuShares=int(float(cpus) * 1024) // 2,
+        )
         for service, memory, cpus in SEED_TABLE
     ]
 
@@ -205,21 +257,40 @@ def run_direct(
             if remediate and policy.has_remediation():
                 # As the servicer's Remediate: the secret-preserving view of the props.
                 secret_props = unknown_checking_proxy(deserialize_properties(_wire(resource.inputs), True))
-                policy.remediate(ResourceValidationArgs(
-                    resource.type, secret_props, resource.urn, resource.name, _options(resource),
-                    _provider(resource, by_urn), given,
-                ))
+                policy.remediate(
+                    ResourceValidationArgs(
+                        resource.type,
+                        secret_props,
+                        resource.urn,
+                        resource.name,
+                        _options(resource),
+                        _provider(resource, by_urn),
+                        given,
+                    )
+                )
             props = unknown_checking_proxy(deserialize_properties(_wire(resource.inputs)))
             args = ResourceValidationArgs(
-                resource.type, props, resource.urn, resource.name, _options(resource),
-                _provider(resource, by_urn), given,
+                resource.type,
+                props,
+                resource.urn,
+                resource.name,
+                _options(resource),
+                _provider(resource, by_urn),
+                given,
             )
             policy.validate(args, report)
     elif isinstance(policy, StackValidationPolicy):
         stack = [
             PolicyResource(
-                r.type, unknown_checking_proxy(deserialize_properties(_wire({**r.inputs, **r.outputs}))),
-                r.urn, r.name, _options(r), _provider(r, by_urn), None, [], {},
+                r.type,
+                unknown_checking_proxy(deserialize_properties(_wire({**r.inputs, **r.outputs}))),
+                r.urn,
+                r.name,
+                _options(r),
+                _provider(r, by_urn),
+                None,
+                [],
+                {},
             )
             for r in resources
         ]

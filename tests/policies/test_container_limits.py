@@ -25,10 +25,16 @@ CASES = [
         id="one_whole_share_over_the_limit",
     ),
     pytest.param(_app(memory=None), ["container app: no memory limit; set memory (MiB) > 0"], id="memory_missing"),
-    pytest.param(_app(memory=0), ["container app: memory limit 0 is not a number of MiB > 0"], id="memory_zero_is_unbounded"),
+    pytest.param(
+        _app(memory=0), ["container app: memory limit 0 is not a number of MiB > 0"], id="memory_zero_is_unbounded"
+    ),
     pytest.param(_app(cpus=None), ["container app: no CPU limit; set cpus > 0"], id="cpus_missing"),
-    pytest.param(_app(cpus="0"), ["container app: CPU limit 0 is not a number of vCPU > 0"], id="cpus_zero_is_unbounded"),
-    pytest.param(_app(cpus="fast"), ["container app: CPU limit 'fast' is not a number of vCPU > 0"], id="cpus_not_a_decimal"),
+    pytest.param(
+        _app(cpus="0"), ["container app: CPU limit 0 is not a number of vCPU > 0"], id="cpus_zero_is_unbounded"
+    ),
+    pytest.param(
+        _app(cpus="fast"), ["container app: CPU limit 'fast' is not a number of vCPU > 0"], id="cpus_not_a_decimal"
+    ),
     pytest.param(
         _app(memory=512, memoryReservation=1024),
         ["container app: memory reservation 1024 MiB exceeds the 512 MiB limit"],

@@ -49,17 +49,20 @@ def _default_provider(resource: RecordedResource) -> RecordedResource:
 
 CASES = [
     pytest.param(
-        on_host("vps1", *seed_containers("vps1")), PROD_CONFIG,
+        on_host("vps1", *seed_containers("vps1")),
+        PROD_CONFIG,
         [f"{VPS1}: {SEED_MEMORY}", f"{VPS1}: {SEED_CPU}"],
         id="seed_11_services_overflow_one_kvm4",
     ),
     pytest.param(
-        [host("vps9"), provider("vps9", "ssh://root@192.0.2.9"), *seed_containers("vps9")], {},
+        [host("vps9"), provider("vps9", "ssh://root@192.0.2.9"), *seed_containers("vps9")],
+        {},
         [f"host ssh://root@192.0.2.9: {SEED_MEMORY}", f"host ssh://root@192.0.2.9: {SEED_CPU}"],
         id="unlisted_host_gets_default_pool_named_by_url",
     ),
     pytest.param(
-        _split_seed(), PROD_CONFIG,
+        _split_seed(),
+        PROD_CONFIG,
         [
             (
                 f"{VPS1}: CPU limits 3.70 vCPU exceed 3.50 vCPU, {CPU_POOL} x 1.00 overcommit; "
@@ -68,9 +71,12 @@ CASES = [
         ],
         id="split_seed_cpu_limits_over_pool_without_overcommit",
     ),
-    pytest.param(_split_seed(), {**PROD_CONFIG, "cpuOvercommit": 1.3}, [], id="cpu_overcommit_admits_limits_as_ceilings"),
     pytest.param(
-        on_host("vps1", container("vps1", "a", memory=512, memoryReservation=15360)), PROD_CONFIG,
+        _split_seed(), {**PROD_CONFIG, "cpuOvercommit": 1.3}, [], id="cpu_overcommit_admits_limits_as_ceilings"
+    ),
+    pytest.param(
+        on_host("vps1", container("vps1", "a", memory=512, memoryReservation=15360)),
+        PROD_CONFIG,
         [f"{VPS1}: memory reservations 15.00 GiB exceed {MEMORY_POOL}; largest: a 15.00 GiB"],
         id="memory_reservations_over_pool",
     ),
@@ -81,12 +87,15 @@ CASES = [
         id="cpu_reservations_from_shares_over_pool_sum_rounded_up",
     ),
     pytest.param(
-        [*on_host("vps1"), *(_default_provider(c) for c in seed_containers("vps1"))], {},
+        [*on_host("vps1"), *(_default_provider(c) for c in seed_containers("vps1"))],
+        {},
         [f"host (default docker provider): {SEED_MEMORY}", f"host (default docker provider): {SEED_CPU}"],
         id="default_provider_gets_default_pool",
     ),
     pytest.param(
-        [host("vps1"), provider("vps1", UNKNOWN), *seed_containers("vps1")], PROD_CONFIG, [],
+        [host("vps1"), provider("vps1", UNKNOWN), *seed_containers("vps1")],
+        PROD_CONFIG,
+        [],
         id="host_unknown_during_preview_is_skipped",
     ),
     pytest.param(on_host("vps1", *seed_containers("vps1")[:3]), PROD_CONFIG, [], id="three_services_fit"),
@@ -95,7 +104,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("resources", "config", "expected"), CASES)
-def test_host_allocation(run: Any, resources: list[RecordedResource], config: dict[str, Any], expected: list[str]) -> None:
+def test_host_allocation(
+    run: Any, resources: list[RecordedResource], config: dict[str, Any], expected: list[str]
+) -> None:
     assert run(host_allocation.policy, resources, config) == sorted(expected)
 
 
@@ -103,7 +114,14 @@ def test_seed_violation_is_located_on_the_host_provider(pack_session: PolicyPack
     config = tmp_path / "prod.json"
     config.write_text('{"host-allocation": {"cpuOvercommit": 1.0}}', encoding="utf-8")
     pack_session.configure(config)
-    violations = [v for v in pack_session.analyze_stack(on_host("vps1", *seed_containers("vps1"))) if v.policy == "host-allocation"]
+    violations = [
+        v
+        for v in pack_session.analyze_stack(on_host("vps1", *seed_containers("vps1")))
+        if v.policy == "host-allocation"
+    ]
     assert {(v.urn, v.enforcement) for v in violations} == {(provider("vps1").urn, "mandatory")}, violations
     # Not listed in this config, vps1 is named by its URL and gets the KVM 4 default pool.
-    assert sorted(v.message for v in violations) == [f"host {HOSTS['vps1']}: {SEED_CPU}", f"host {HOSTS['vps1']}: {SEED_MEMORY}"]
+    assert sorted(v.message for v in violations) == [
+        f"host {HOSTS['vps1']}: {SEED_CPU}",
+        f"host {HOSTS['vps1']}: {SEED_MEMORY}",
+    ]

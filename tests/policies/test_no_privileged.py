@@ -22,29 +22,39 @@ def _svc(service: str, **inputs: Any) -> list[RecordedResource]:
 CASES = [
     pytest.param(_svc("api"), {}, [], id="plain_container_passes"),
     pytest.param(
-        _svc("api", mounts=[{"type": "bind", "source": "/var/log", "target": "/var/log"}]), {}, [],
+        _svc("api", mounts=[{"type": "bind", "source": "/var/log", "target": "/var/log"}]),
+        {},
+        [],
         id="other_bind_mounts_pass",
     ),
     pytest.param(_svc("api", privileged=True), {}, [f"container api: runs privileged{TAIL}"], id="privileged"),
     pytest.param(_svc("api", privileged=False), {}, [], id="privileged_false_passes"),
-    pytest.param(_svc("api", networkMode="host"), {}, [f'container api: uses networkMode "host"{TAIL}'], id="host_network"),
+    pytest.param(
+        _svc("api", networkMode="host"), {}, [f'container api: uses networkMode "host"{TAIL}'], id="host_network"
+    ),
     pytest.param(_svc("api", networkMode="bridge"), {}, [], id="bridge_network_passes"),
     pytest.param(
-        _svc("api", mounts=[{"type": "bind", "source": "/tmp", "target": "/t"}, SOCKET_MOUNT]), {},
+        _svc("api", mounts=[{"type": "bind", "source": "/tmp", "target": "/t"}, SOCKET_MOUNT]),
+        {},
         [f"container api: mounts the Docker socket /var/run/docker.sock (mounts[1]){TAIL}"],
         id="socket_bind_mount",
     ),
     pytest.param(
-        _svc("api", volumes=[{"hostPath": "/run/docker.sock", "containerPath": "/var/run/docker.sock"}]), {},
+        _svc("api", volumes=[{"hostPath": "/run/docker.sock", "containerPath": "/var/run/docker.sock"}]),
+        {},
         [f"container api: mounts the Docker socket /run/docker.sock (volumes[0]){TAIL}"],
         id="socket_host_path_volume",
     ),
     pytest.param(
-        _svc("cadvisor", privileged=True, mounts=[SOCKET_MOUNT]), ALLOWED, [], id="seed_allows_cadvisor",
+        _svc("cadvisor", privileged=True, mounts=[SOCKET_MOUNT]),
+        ALLOWED,
+        [],
+        id="seed_allows_cadvisor",
     ),
     pytest.param(_svc("portainer", mounts=[SOCKET_MOUNT]), ALLOWED, [], id="portainer_allowed_the_socket"),
     pytest.param(
-        _svc("grafana", privileged=True, mounts=[SOCKET_MOUNT]), ALLOWED,
+        _svc("grafana", privileged=True, mounts=[SOCKET_MOUNT]),
+        ALLOWED,
         [
             f"container grafana: mounts the Docker socket /var/run/docker.sock (mounts[0]){TAIL}",
             f"container grafana: runs privileged{TAIL}",
@@ -56,5 +66,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("resources", "config", "expected"), CASES)
-def test_no_privileged(run: Any, resources: list[RecordedResource], config: dict[str, Any], expected: list[str]) -> None:
+def test_no_privileged(
+    run: Any, resources: list[RecordedResource], config: dict[str, Any], expected: list[str]
+) -> None:
     assert run(no_privileged.policy, resources, config) == sorted(expected)

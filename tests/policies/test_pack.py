@@ -76,7 +76,9 @@ def test_pack_starts_under_the_cli_command_and_prints_its_port_first() -> None:
     # The engine address is parsed but unused by pulumi-policy 1.21.0, so a dead one still starts.
     process = subprocess.Popen(
         [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:1", "."],
-        cwd=PACK_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=PACK_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         assert process.stdout is not None
@@ -102,9 +104,12 @@ def test_stack_config_files_are_valid(pack_session: PolicyPackSession, stack: st
     assert set(settings["healthcheck-required"].properties["exempt"]) == {"watchtower", "certbot"}
     assert set(settings["no-privileged"].properties["allowed"]) == {"cadvisor", "portainer", "watchtower"}
     hosts = {name: h["dockerHost"] for name, h in settings["host-allocation"].properties["hosts"].items()}
-    assert hosts == {
-        "dev": {"workstation": "unix:///var/run/docker.sock"},
-        "prod": {"vps1": "ssh://deploy@203.0.113.10", "vps2": "ssh://deploy@203.0.113.11"},
-        "dr": {"dr1": "ssh://deploy@198.51.100.20"},
-    }[stack]
+    assert (
+        hosts
+        == {
+            "dev": {"workstation": "unix:///var/run/docker.sock"},
+            "prod": {"vps1": "ssh://deploy@203.0.113.10", "vps2": "ssh://deploy@203.0.113.11"},
+            "dr": {"dr1": "ssh://deploy@198.51.100.20"},
+        }[stack]
+    )
     assert settings["host-allocation"].properties["cpuOvercommit"] == (1.3 if stack == "prod" else 1.0)

@@ -28,74 +28,104 @@ CASES = [
     pytest.param(_image(f"nginx:latest@{DIGEST}"), {}, [], id="digest_pins_even_a_floating_tag"),
     pytest.param(_image("localhost:5000/app:1.2"), {}, [], id="registry_port_and_tag_pass"),
     pytest.param(_image("[::1]:5000/app:1"), {}, [], id="ipv6_registry_with_tag_passes"),
-    pytest.param(_image("localhost:5000/app"), {}, [_msg("localhost:5000/app", UNPINNED)], id="tag_is_port_not_version"),
-    pytest.param(_image("registry:5000/x"), {}, [_msg("registry:5000/x", UNPINNED)], id="port_of_dotless_registry_is_not_a_tag"),
+    pytest.param(
+        _image("localhost:5000/app"), {}, [_msg("localhost:5000/app", UNPINNED)], id="tag_is_port_not_version"
+    ),
+    pytest.param(
+        _image("registry:5000/x"), {}, [_msg("registry:5000/x", UNPINNED)], id="port_of_dotless_registry_is_not_a_tag"
+    ),
     pytest.param(_image("postgres"), {}, [_msg("postgres", UNPINNED)], id="no_tag_no_digest"),
     pytest.param(
-        _image("postgres:latest"), {},
+        _image("postgres:latest"),
+        {},
         [_msg("postgres:latest", 'uses floating tag "latest"; pin a version tag or a digest')],
         id="floating_latest",
     ),
     pytest.param(
-        _image("nginx:LATEST"), {},
+        _image("nginx:LATEST"),
+        {},
         [_msg("nginx:LATEST", 'uses floating tag "LATEST"; pin a version tag or a digest')],
         id="floating_tag_matched_case_insensitively",
     ),
     pytest.param(
-        _image("Postgres:16"), {}, [_msg("Postgres:16", INVALID + "repository name must be lowercase")],
+        _image("Postgres:16"),
+        {},
+        [_msg("Postgres:16", INVALID + "repository name must be lowercase")],
         id="uppercase_repository_is_invalid",
     ),
     pytest.param(
-        _image("postgres:16 alpine"), {},
+        _image("postgres:16 alpine"),
+        {},
         [_msg("postgres:16 alpine", INVALID + "invalid reference format (whitespace or control character)")],
         id="whitespace_is_invalid",
     ),
     pytest.param(
-        _image("nginx@sha256:abc"), {}, [_msg("nginx@sha256:abc", INVALID + "invalid reference format")],
+        _image("nginx@sha256:abc"),
+        {},
+        [_msg("nginx@sha256:abc", INVALID + "invalid reference format")],
         id="digest_too_short_for_grammar",
     ),
     pytest.param(
-        _image("nginx@sha256:" + "a" * 63 + "0" * 3), {},
+        _image("nginx@sha256:" + "a" * 63 + "0" * 3),
+        {},
         [_msg("nginx@sha256:" + "a" * 63 + "0" * 3, INVALID + "invalid checksum digest length")],
         id="digest_wrong_length_for_sha256",
     ),
     pytest.param(
-        _image("nginx@sha257:" + "a" * 64), {},
+        _image("nginx@sha257:" + "a" * 64),
+        {},
         [_msg("nginx@sha257:" + "a" * 64, INVALID + "unsupported digest algorithm")],
         id="digest_algorithm_unsupported",
     ),
     pytest.param(
-        _image("nginx:-1"), {}, [_msg("nginx:-1", INVALID + "invalid reference format")],
+        _image("nginx:-1"),
+        {},
+        [_msg("nginx:-1", INVALID + "invalid reference format")],
         id="tag_may_not_start_with_dash",
     ),
     pytest.param(
-        _image("a" * 64), {},
+        _image("a" * 64),
+        {},
         [_msg("a" * 64, INVALID + "a 64-character hexadecimal string is an image ID, not a repository name")],
         id="bare_image_id_is_not_a_name",
     ),
     pytest.param(
-        _image("ghcr.io/ziggie-ai/ziggie-api:1.4.2"), {"requireDigest": True},
-        [_msg("ghcr.io/ziggie-ai/ziggie-api:1.4.2", "has no digest; requireDigest demands a pin by digest (@sha256:...)")],
+        _image("ghcr.io/ziggie-ai/ziggie-api:1.4.2"),
+        {"requireDigest": True},
+        [
+            _msg(
+                "ghcr.io/ziggie-ai/ziggie-api:1.4.2",
+                "has no digest; requireDigest demands a pin by digest (@sha256:...)",
+            )
+        ],
         id="require_digest_rejects_a_tag",
     ),
     pytest.param(_image(f"nginx:1.27@{DIGEST}"), {"requireDigest": True}, [], id="require_digest_accepts_a_digest"),
     pytest.param(
-        _image("app:prod"), {"floatingTags": ["prod"]},
+        _image("app:prod"),
+        {"floatingTags": ["prod"]},
         [_msg("app:prod", 'uses floating tag "prod"; pin a version tag or a digest')],
         id="configured_floating_tags_replace_defaults",
     ),
     pytest.param(_image("app:latest"), {"floatingTags": ["prod"]}, [], id="latest_allowed_when_not_listed"),
     pytest.param(
-        on_host("vps1", remote_image("vps1", "nginx", "nginx:stable")), {},
-        ['remote image vps1-nginx-image: image "nginx:stable" uses floating tag "stable"; pin a version tag or a digest'],
+        on_host("vps1", remote_image("vps1", "nginx", "nginx:stable")),
+        {},
+        [
+            'remote image vps1-nginx-image: image "nginx:stable" uses floating tag "stable"; pin a version tag or a digest'
+        ],
         id="remote_image_floating",
     ),
-    pytest.param(on_host("vps1", remote_image("vps1", "nginx", f"nginx:1.27@{DIGEST}")), {}, [], id="remote_image_pinned"),
+    pytest.param(
+        on_host("vps1", remote_image("vps1", "nginx", f"nginx:1.27@{DIGEST}")), {}, [], id="remote_image_pinned"
+    ),
     pytest.param(_image(UNKNOWN), {}, [], id="unknown_during_preview_is_skipped"),
     pytest.param(on_host("vps1"), {}, [], id="not_applicable_to_providers_and_components"),
 ]
 
 
 @pytest.mark.parametrize(("resources", "config", "expected"), CASES)
-def test_pinned_images(run: Any, resources: list[RecordedResource], config: dict[str, Any], expected: list[str]) -> None:
+def test_pinned_images(
+    run: Any, resources: list[RecordedResource], config: dict[str, Any], expected: list[str]
+) -> None:
     assert run(pinned_images.policy, resources, config) == sorted(expected)

@@ -21,7 +21,9 @@ from preflight.analyzer import (
 )
 
 PACK_DIR = Path(__file__).resolve().parents[2] / "policies"
-KNOWN = "all, container-limits, healthcheck-required, host-allocation, no-privileged, pinned-images, secrets-not-plaintext"
+KNOWN = (
+    "all, container-limits, healthcheck-required, host-allocation, no-privileged, pinned-images, secrets-not-plaintext"
+)
 HOST_KEYS = "cpus, dockerHost, memoryGiB, reserveCpus, reserveMemoryGiB"
 KVM4 = {"memoryGiB": 16, "cpus": 4, "reserveMemoryGiB": 2, "reserveCpus": 0.5}
 
@@ -33,8 +35,19 @@ CASES = [
         id="unknown_top_level_property",
     ),
     pytest.param(
-        {"host-allocation": {"hosts": {"vps1": {"dockerHost": "ssh://x", "memoryGb": 16, "cpus": 4,
-                                                "reserveMemoryGiB": 2, "reserveCpus": 0.5}}}},
+        {
+            "host-allocation": {
+                "hosts": {
+                    "vps1": {
+                        "dockerHost": "ssh://x",
+                        "memoryGb": 16,
+                        "cpus": 4,
+                        "reserveMemoryGiB": 2,
+                        "reserveCpus": 0.5,
+                    }
+                }
+            }
+        },
         [
             f"host-allocation.hosts.vps1.memoryGb: unknown property (known: {HOST_KEYS})",
             "host-allocation.hosts.vps1: 'memoryGiB' is a required property",
@@ -43,19 +56,23 @@ CASES = [
     ),
     pytest.param(
         {"host-allocation": {"cpuOvercommit": "1.3"}},
-        ["host-allocation.cpuOvercommit: '1.3' is not of type 'number'"], id="wrong_type",
+        ["host-allocation.cpuOvercommit: '1.3' is not of type 'number'"],
+        id="wrong_type",
     ),
     pytest.param(
         {"host-allocation": {"defaultHost": {**KVM4, "cpus": 0}}},
-        ["host-allocation.defaultHost.cpus: 0 is less than or equal to the minimum of 0"], id="out_of_range",
+        ["host-allocation.defaultHost.cpus: 0 is less than or equal to the minimum of 0"],
+        id="out_of_range",
     ),
     pytest.param(
         {"pinned-images": {"floatingTags": [1]}},
-        ["pinned-images.floatingTags[0]: 1 is not of type 'string'"], id="wrong_item_type",
+        ["pinned-images.floatingTags[0]: 1 is not of type 'string'"],
+        id="wrong_item_type",
     ),
     pytest.param(
         {"healthcheck-required": {"exempt": {"watchtower": ""}}},
-        ["healthcheck-required.exempt.watchtower: '' should be non-empty"], id="exemption_needs_a_reason",
+        ["healthcheck-required.exempt.watchtower: '' should be non-empty"],
+        id="exemption_needs_a_reason",
     ),
     pytest.param(
         {"no-privileged": "strict"},
@@ -64,17 +81,26 @@ CASES = [
     ),
     pytest.param(
         {"no-privileged": {"enforcementLevel": "warn"}},
-        ['no-privileged.enforcementLevel: "warn" is not an enforcement level (advisory, mandatory, remediate, disabled)'],
+        [
+            'no-privileged.enforcementLevel: "warn" is not an enforcement level (advisory, mandatory, remediate, disabled)'
+        ],
         id="invalid_enforcement_level_in_object",
     ),
     pytest.param(
-        {"container-limits": {"memory": 1}}, ["container-limits.memory: unknown property (known: none)"],
+        {"container-limits": {"memory": 1}},
+        ["container-limits.memory: unknown property (known: none)"],
         id="property_for_unconfigurable_policy",
     ),
-    pytest.param({"all": {"floatingTags": []}}, ["all.floatingTags: unknown property (known: enforcementLevel)"],
-                 id="all_takes_only_a_level"),
-    pytest.param({"pinned-images": 3}, ["pinned-images: must be an enforcement level or an object, not 3"],
-                 id="neither_level_nor_object"),
+    pytest.param(
+        {"all": {"floatingTags": []}},
+        ["all.floatingTags: unknown property (known: enforcementLevel)"],
+        id="all_takes_only_a_level",
+    ),
+    pytest.param(
+        {"pinned-images": 3},
+        ["pinned-images: must be an enforcement level or an object, not 3"],
+        id="neither_level_nor_object",
+    ),
 ]
 
 
@@ -123,7 +149,10 @@ def test_analyze_rejects_a_bad_config_file(tmp_path: Path) -> None:
 def test_pack_rejects_unknown_key_directly() -> None:
     with pytest.raises(PackConfigError) as caught:
         run_direct(pinned_images.policy, on_host("vps1", container("vps1", "app")), {"floatingTag": ["x"]})
-    assert str(caught.value) == "policy pinned-images: unknown config key 'floatingTag' (known: floatingTags, requireDigest)"
+    assert (
+        str(caught.value)
+        == "policy pinned-images: unknown config key 'floatingTag' (known: floatingTags, requireDigest)"
+    )
 
 
 def test_pack_rejects_unknown_key_sent_by_a_lenient_cli(pack_session: PolicyPackSession) -> None:

@@ -34,24 +34,44 @@ def _plain(name: str) -> str:
 
 CASES = [
     pytest.param(_envs("POSTGRES_USER=ziggie", secret("POSTGRES_PASSWORD=xxx")), {}, [], id="secret_element_passes"),
-    pytest.param(on_host("vps1", container("vps1", "postgres", envs=secret(["POSTGRES_PASSWORD=xxx"]))), {}, [],
-                 id="whole_list_secret_passes"),
-    pytest.param(_envs("POSTGRES_USER=ziggie", "POSTGRES_PASSWORD=xxx"), {}, [_plain("POSTGRES_PASSWORD")],
-                 id="plain_password"),
     pytest.param(
-        _envs("N8N_ENCRYPTION_KEY=k", "ACCESS_TOKEN=t", "OPENAI_APIKEY=a", "DB_PASS=p", "AWS_SECRET=s"), {},
-        [_plain("N8N_ENCRYPTION_KEY"), _plain("ACCESS_TOKEN"), _plain("OPENAI_APIKEY"), _plain("DB_PASS"),
-         _plain("AWS_SECRET")],
+        on_host("vps1", container("vps1", "postgres", envs=secret(["POSTGRES_PASSWORD=xxx"]))),
+        {},
+        [],
+        id="whole_list_secret_passes",
+    ),
+    pytest.param(
+        _envs("POSTGRES_USER=ziggie", "POSTGRES_PASSWORD=xxx"), {}, [_plain("POSTGRES_PASSWORD")], id="plain_password"
+    ),
+    pytest.param(
+        _envs("N8N_ENCRYPTION_KEY=k", "ACCESS_TOKEN=t", "OPENAI_APIKEY=a", "DB_PASS=p", "AWS_SECRET=s"),
+        {},
+        [
+            _plain("N8N_ENCRYPTION_KEY"),
+            _plain("ACCESS_TOKEN"),
+            _plain("OPENAI_APIKEY"),
+            _plain("DB_PASS"),
+            _plain("AWS_SECRET"),
+        ],
         id="each_default_token",
     ),
     pytest.param(_envs("POSTGRES_PASSWORD_FILE=/run/secrets/pg"), {}, [], id="file_suffix_pointing_to_a_file_passes"),
-    pytest.param(_envs("POSTGRES_PASSWORD_FILE=hunter2"), {}, [_plain("POSTGRES_PASSWORD_FILE")],
-                 id="file_suffix_with_a_value_is_a_secret"),
-    pytest.param(_envs("KEYCLOAK_URL=http://k", "PASSTHROUGH=1", "OLLAMA_KEEP_ALIVE=5m"), {}, [],
-                 id="tokens_match_whole_words_only"),
+    pytest.param(
+        _envs("POSTGRES_PASSWORD_FILE=hunter2"),
+        {},
+        [_plain("POSTGRES_PASSWORD_FILE")],
+        id="file_suffix_with_a_value_is_a_secret",
+    ),
+    pytest.param(
+        _envs("KEYCLOAK_URL=http://k", "PASSTHROUGH=1", "OLLAMA_KEEP_ALIVE=5m"),
+        {},
+        [],
+        id="tokens_match_whole_words_only",
+    ),
     pytest.param(_envs("POSTGRES_PASSWORD"), {}, [], id="name_without_value_passes_the_daemon_env"),
-    pytest.param(_envs("SESSION_COOKIE=abc"), {"secretTokens": ["COOKIE"]}, [_plain("SESSION_COOKIE")],
-                 id="configured_tokens"),
+    pytest.param(
+        _envs("SESSION_COOKIE=abc"), {"secretTokens": ["COOKIE"]}, [_plain("SESSION_COOKIE")], id="configured_tokens"
+    ),
     pytest.param(_envs(UNKNOWN, secret(UNKNOWN)), {}, [], id="unknown_during_preview_is_skipped"),
     pytest.param(on_host("vps1", remote_image("vps1", "app", "app:1")), {}, [], id="not_applicable_to_images"),
 ]

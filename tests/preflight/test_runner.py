@@ -111,7 +111,7 @@ def test_dr_runs_the_images_prod_exports() -> None:
     ("outputs", "expected"),
     [
         ({}, "images"),
-        ({"images": {"postgres": "postgres:16"}}, "exports no image for"),
+        ({"images": {"postgres": "postgres:16"}}, "exports no images entry for"),
     ],
     ids=["renamed_output_fails", "missing_service_image_fails"],
 )
