@@ -13,9 +13,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.dns_failover import DnsFailover, DnsFailoverArgs
 from components.docker_host import DockerHost, DockerHostArgs
+from components.replicated_bucket import ReplicatedBucket, ReplicatedBucketArgs
+from components.replicated_secret import ReplicatedSecret, ReplicatedSecretArgs
 from config.loader import PROJECT, ConfigError, load_stack_config
-from config.models import StackConfig
+from config.models import Aws, StackConfig
 
 
 def load() -> StackConfig:
@@ -37,12 +40,18 @@ def load() -> StackConfig:
 def from_primary(primary: pulumi.StackReference, stack: str, output: str, key: str) -> pulumi.Output[Any]:
     """One entry of a mapping the primary exports; a missing one fails the run, naming both."""
 
-    def pick(published: Mapping[str, Any]) -> Any:
+    def pick(published: Mapping[str, Any] | None) -> Any:
+        if published is None:
+            raise pulumi.RunError(f"primary stack {stack} exports no output {output}")
         if key not in published:
             raise pulumi.RunError(f"primary stack {stack} exports no {output} entry for {key}")
         return published[key]
 
-    return primary.require_output(output).apply(pick)
+    return primary.get_output(output).apply(pick)
+
+
+def _missing(stack: str, output: str) -> str:
+    raise pulumi.RunError(f"primary stack {stack} exports no output {output}")
 
 
 def image_inputs(cfg: StackConfig, primary: pulumi.StackReference | None) -> dict[str, pulumi.Input[str]]:
@@ -67,6 +76,81 @@ def secret_inputs(cfg: StackConfig, primary: pulumi.StackReference | None) -> di
             version = aws.secretsmanager.get_secret_version_output(secret_id=arn, region=cfg.aws.dr_region)
             secrets[key] = pulumi.Output.secret(version.secret_string)
     return secrets
+
+
+def aws_dr(
+    cfg: StackConfig, aws_cfg: Aws, secrets: Mapping[str, pulumi.Output[str]], primary: pulumi.StackReference | None
+) -> None:
+    """The AWS disaster-recovery parts: replicated buckets and secrets, and DNS failover."""
+    stack = pulumi.get_stack()
+    tags = {"project": PROJECT, "stack": stack}
+    prod = cfg.environment == "prod"
+    buckets = {
+        name: ReplicatedBucket(
+            f"bucket-{name}",
+            ReplicatedBucketArgs(
+                bucket_name=f"ziggie-{stack}-{name}",
+                replica_bucket_name=f"ziggie-{stack}-{name}-{aws_cfg.dr_region}",
+                primary_region=aws_cfg.primary_region,
+                dr_region=aws_cfg.dr_region,
+                encryption=aws_cfg.encryption,
+                noncurrent_version_days=aws_cfg.noncurrent_version_days,
+                protect=prod,
+                tags=tags,
+            ),
+        )
+        for name in aws_cfg.buckets
+    }
+    replicated = {
+        key: ReplicatedSecret(
+            f"secret-{key}",
+            ReplicatedSecretArgs(
+                secret_name=f"ziggie/{stack}/{key}",
+                value=secrets[key],
+                primary_region=aws_cfg.primary_region,
+                dr_region=aws_cfg.dr_region,
+                recovery_window_days=aws_cfg.secret_recovery_window_days,
+                protect=prod,
+                tags=tags,
+            ),
+        )
+        for key in aws_cfg.replicated_secrets
+    }
+    if aws_cfg.dns is not None:
+        dns = aws_cfg.dns
+        check = dns.health_check
+        zone_id: pulumi.Input[str] | None = dns.zone_id
+        if zone_id is None and primary is not None and cfg.primary is not None:
+            zone_id = primary.get_output("dnsZoneId").apply(
+                lambda z: z if z else _missing(cfg.primary.stack if cfg.primary else "", "dnsZoneId")
+            )
+        failover = DnsFailover(
+            "dns",
+            DnsFailoverArgs(
+                zone_name=dns.zone_name,
+                zone_id=zone_id,
+                record_name=dns.record_name,
+                record_type=dns.record_type,
+                target=dns.target,
+                role="SECONDARY" if cfg.environment == "dr" else "PRIMARY",
+                set_identifier=f"{stack}-{'secondary' if cfg.environment == 'dr' else 'primary'}",
+                health_check_path=check.path,
+                port=check.port,
+                request_interval=check.interval_seconds,
+                failure_threshold=check.failure_threshold,
+                regions=check.regions,
+                alarm=check.alarm,
+                protect_zone=prod,
+                tags=tags,
+            ),
+        )
+        pulumi.export("dnsZoneId", failover.zone_id)
+        pulumi.export("healthCheckId", failover.health_check_id)
+    if buckets:
+        pulumi.export("replicaBuckets", {name: b.replica_bucket for name, b in buckets.items()})
+    if replicated:
+        # ARNs are not secret; the dr stack reads each value from its replica with its own credentials.
+        pulumi.export("replicaSecretArns", {key: s.replica_arn for key, s in replicated.items()})
 
 
 def main() -> None:
@@ -94,6 +178,9 @@ def main() -> None:
                 protect_data=cfg.environment == "prod",
             ),
         )
+
+    if cfg.cloud.aws_dr and cfg.aws is not None:
+        aws_dr(cfg, cfg.aws, secrets, primary)
 
     pulumi.export("environment", cfg.environment)
     pulumi.export("images", {name: images[name] for name in cfg.enabled_services()})

@@ -6,11 +6,15 @@ this module is only ever run as the pack (``python -m pulumi.policy <engine> .``
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 from ziggie_policies import (
+    bucket_protection,
+    bucket_replication,
     container_limits,
+    failover_health_check,
     healthcheck_required,
     host_allocation,
     no_privileged,
     pinned_images,
+    secret_replication,
     secrets_not_plaintext,
 )
 
@@ -25,5 +29,9 @@ PolicyPack(
         healthcheck_required.policy,  # mandatory; advisory in dev through config/dev.json
         no_privileged.policy,  # mandatory
         secrets_not_plaintext.policy,  # remediate: reported as mandatory, see its module
+        bucket_protection.policy,  # mandatory
+        bucket_replication.policy,  # mandatory; requireReplication false in dev and dr
+        secret_replication.policy,  # mandatory; requireReplication false in dev and dr
+        failover_health_check.policy,  # mandatory
     ],
 )

@@ -141,7 +141,7 @@ class RecordingMonitor(MockMonitor):
 
     def _record(self, request: Any, urn: str, id_: str | None, custom: bool, outputs: Any) -> None:
         property_dependencies = {
-            key: tuple(deps.urns) for key, deps in sorted(getattr(request, "propertyDependencies", {}).items())
+            key: tuple(sorted(deps.urns)) for key, deps in sorted(getattr(request, "propertyDependencies", {}).items())
         }
         self.records.append(
             RecordedResource(
@@ -152,7 +152,8 @@ class RecordingMonitor(MockMonitor):
                 id=id_ or None,
                 parent=request.parent or None,
                 provider=request.provider or None,
-                dependencies=tuple(getattr(request, "dependencies", ())),
+                # The SDK sends dependencies in set order; they are a set, so keep them sorted.
+                dependencies=tuple(sorted(getattr(request, "dependencies", ()))),
                 property_dependencies=property_dependencies,
                 protect=bool(getattr(request, "protect", False)),
                 retain_on_delete=bool(getattr(request, "retainOnDelete", False)),

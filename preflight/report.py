@@ -187,6 +187,8 @@ def render_text(plan: PlanResult, violations: Sequence[Any] = ()) -> str:
     for name, value in sorted(plan.outputs.items()):
         shown = "[secret]" if name in plan.secret_outputs else value
         lines.append(f"  {name} = {shown!r}")
+    if plan.warnings:
+        lines += ["", "warnings"] + [f"  {w}" for w in plan.warnings]
     if violations:
         lines += ["", "policy violations"]
         lines += _table(
@@ -215,6 +217,7 @@ def render_json(plan: PlanResult, violations: Sequence[Any] | None = None) -> di
             for r in plan.resources
         ],
         "outputs": {k: "[secret]" if k in plan.secret_outputs else redact(v) for k, v in sorted(plan.outputs.items())},
+        "warnings": list(plan.warnings),
     }
     if violations is not None:
         document["violations"] = [

@@ -8,6 +8,7 @@ from the referenced stack's own preflight run instead of a state backend.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import runpy
 import sys
@@ -44,6 +45,8 @@ class PlanResult:
     resources: list[RecordedResource]
     outputs: dict[str, Any]
     secret_outputs: frozenset[str]
+    warnings: tuple[str, ...] = ()
+    """What the program and its SDKs logged as warnings (deprecations among them)."""
 
 
 def stack_file_for(stack: str, project_dir: Path = PROJECT_DIR) -> Path:
@@ -115,7 +118,8 @@ def run_stack(
         return cache[name]
 
     monitor = RecordingMonitor(PreflightMocks(lookup))
-    outputs, secret_outputs = _run_program(stack, stack_file, monitor, project_dir)
+    engine_log = _EngineLog()
+    outputs, secret_outputs = _run_program(stack, stack_file, monitor, project_dir, engine_log.logger)
     return PlanResult(
         stack=stack,
         stack_file=path,
@@ -124,11 +128,27 @@ def run_stack(
         resources=sorted(monitor.records, key=lambda r: r.urn),
         outputs=outputs,
         secret_outputs=frozenset(secret_outputs),
+        warnings=tuple(engine_log.warnings),
     )
 
 
+class _EngineLog(logging.Handler):
+    """Collects what the program logs through the (mocked) engine at warning level or above."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.warnings: list[str] = []
+        self.logger = logging.getLogger(f"preflight.engine.{id(self)}")
+        self.logger.propagate = False
+        self.logger.setLevel(logging.WARNING)
+        self.logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.warnings.append(record.getMessage())
+
+
 def _run_program(
-    stack: str, stack_file: StackFile, monitor: RecordingMonitor, project_dir: Path
+    stack: str, stack_file: StackFile, monitor: RecordingMonitor, project_dir: Path, logger: logging.Logger
 ) -> tuple[dict[str, Any], set[str]]:
     import json
 
@@ -137,11 +157,17 @@ def _run_program(
         "PULUMI_CONFIG_SECRET_KEYS": json.dumps(list(stack_file.secret_keys)),
         "ZIGGIE_STACK_FILE": stack_file.path.name,
     }
+    # A run that failed leaves its error and pending outputs in the runtime; start clean, as
+    # pulumi.runtime.test does.
+    pulumi_settings.SETTINGS.rpc_manager.clear()
+    pulumi_settings.SETTINGS.outputs.clear()
     pulumi.runtime.set_all_config({}, [])
     pulumi_settings.set_root_resource(None)  # type: ignore[arg-type]
     with _environment(env):
         pulumi.runtime.set_all_config(dict(stack_file.config), list(stack_file.secret_keys))
-        pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
+        pulumi.runtime.set_mocks(
+            monitor.mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor, logger=logger
+        )
         outputs: dict[str, Any] = {}
         secret: set[str] = set()
 

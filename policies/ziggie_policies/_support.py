@@ -39,7 +39,7 @@ S3_ENCRYPTION: Final = "aws:s3/bucketServerSideEncryptionConfiguration:BucketSer
 S3_ENCRYPTION_V2: Final = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
 S3_PUBLIC_ACCESS_BLOCK: Final = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 S3_REPLICATION: Final = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
-SECRET: Final = "aws:secretsmanager/secret:Secret"
+SECRETS_MANAGER_SECRET: Final = "aws:secretsmanager/secret:Secret"  # noqa: S105 - a type token, no password
 DNS_RECORD: Final = "aws:route53/record:Record"
 
 MIB_PER_GIB: Final = 1024

@@ -638,8 +638,8 @@ def test_committed_stack_file_loads_clean(stack: str) -> None:
     stack_file = read_stack_file(ROOT / f"Pulumi.{stack}.yaml")
     loaded = load_stack_config(stack_file.config, stack_file.secret_keys, source=stack_file.path.name, stack=stack)
     assert loaded.environment == stack
-    assert loaded.secret_keys() == {key.removeprefix(NS) for key in stack_file.secret_keys}, (
-        "every secret in the stack file is read by an enabled service, and every one read is set"
+    assert loaded.secrets_from_config() == {key.removeprefix(NS) for key in stack_file.secret_keys}, (
+        "every secret in the stack file is read by the stack, and every one it reads from config is set"
     )
 
 

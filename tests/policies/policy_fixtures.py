@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from google.protobuf import json_format, struct_pb2  # type: ignore[import-untyped]
+from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import (
     Policy,
     PolicyCustomTimeouts,
@@ -28,7 +29,8 @@ from pulumi_policy import (
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from preflight.analyzer import PolicyPackSession
+from preflight.analyzer import PolicyConfigError as ReaderConfigError
+from preflight.analyzer import PolicyPackSession, load_policy_config
 from preflight.records import (
     SECRET_SIG_KEY,
     SECRET_SIG_VALUE,
@@ -215,6 +217,199 @@ def seed_containers(host_name: str) -> list[RecordedResource]:
     ]
 
 
+# --- AWS (pulumi-aws v7: every resource carries its own region) ---
+
+AWS_COMPONENT = "ziggie:aws:DisasterRecovery"
+BUCKET = "aws:s3/bucket:Bucket"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+SM_SECRET = "aws:secretsmanager/secret:Secret"
+RECORD = "aws:route53/record:Record"
+PRIMARY_REGION = "eu-north-1"
+DR_REGION = "eu-west-1"
+ACCOUNT_ID = "123456789012"
+REPLICATION_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/ziggie-prod-replication"
+HEALTH_CHECK_ID = "0b5f2c3e-7c1d-4f5e-9a1b-2c3d4e5f6a7b"
+ZONE_ID = "Z0123456789ABCDEFGHIJ"
+
+
+def aws(
+    type_: str,
+    name: str,
+    inputs: Mapping[str, Any],
+    *,
+    outputs: Mapping[str, Any] | None = None,
+    property_dependencies: Mapping[str, Sequence[str]] | None = None,
+) -> RecordedResource:
+    """An AWS resource under the DR component, on the default aws provider; deps from property deps."""
+    pdeps = {key: tuple(urns) for key, urns in (property_dependencies or {}).items()}
+    return RecordedResource(
+        urn=_urn(type_, name, AWS_COMPONENT),
+        type=type_,
+        name=name,
+        custom=True,
+        id=None,
+        parent=_urn(AWS_COMPONENT, "dr", None),
+        provider=None,
+        dependencies=tuple(dict.fromkeys(u for urns in pdeps.values() for u in urns)),
+        property_dependencies=pdeps,
+        protect=False,
+        retain_on_delete=False,
+        inputs={k: v for k, v in inputs.items() if v is not None},
+        outputs=dict(outputs or {}),
+    )
+
+
+def bucket(name: str, region: Any = PRIMARY_REGION, *, resource_name: str | None = None) -> RecordedResource:
+    """An ``aws.s3.Bucket`` with an explicit name, recorded with the outputs preflight's mocks give it."""
+    return aws(
+        BUCKET,
+        resource_name or name,
+        {"bucket": name, "region": region, "forceDestroy": False, "tags": {"stack": STACK}},
+        outputs={"arn": f"arn:aws:s3:::{name}", "bucketDomainName": f"{name}.s3.amazonaws.com"},
+    )
+
+
+def _bucket_input(target: RecordedResource, known: bool) -> Any:
+    return target.inputs["bucket"] if known else UNKNOWN
+
+
+def versioning(target: RecordedResource, status: Any = "Enabled", *, known: bool = True) -> RecordedResource:
+    """``<bucket>-versioning``; ``known=False`` sends the bucket name unknown, as a generated name is."""
+    return aws(
+        VERSIONING,
+        f"{target.name}-versioning",
+        {
+            "bucket": _bucket_input(target, known),
+            "region": target.inputs.get("region"),
+            "versioningConfiguration": {"status": status},
+        },
+        property_dependencies={"bucket": [target.urn]},
+    )
+
+
+def encryption(target: RecordedResource, algorithm: Any = "aws:kms", *, known: bool = True) -> RecordedResource:
+    rule: dict[str, Any] = {"bucketKeyEnabled": True}
+    if algorithm is not None:
+        rule["applyServerSideEncryptionByDefault"] = {"sseAlgorithm": algorithm}
+    return aws(
+        ENCRYPTION,
+        f"{target.name}-encryption",
+        {"bucket": _bucket_input(target, known), "region": target.inputs.get("region"), "rules": [rule]},
+        property_dependencies={"bucket": [target.urn]},
+    )
+
+
+def public_access_block(target: RecordedResource, *, known: bool = True, **flags: Any) -> RecordedResource:
+    """All four flags true unless ``flags`` override them (None drops one)."""
+    inputs: dict[str, Any] = {
+        "bucket": _bucket_input(target, known),
+        "region": target.inputs.get("region"),
+        "blockPublicAcls": True,
+        "blockPublicPolicy": True,
+        "ignorePublicAcls": True,
+        "restrictPublicBuckets": True,
+    }
+    inputs.update(flags)
+    return aws(
+        PUBLIC_ACCESS_BLOCK,
+        f"{target.name}-public-access",
+        inputs,
+        property_dependencies={"bucket": [target.urn]},
+    )
+
+
+def protected(target: RecordedResource) -> list[RecordedResource]:
+    """A bucket with its versioning, encryption and public access block, as the program declares them."""
+    return [target, versioning(target), encryption(target), public_access_block(target)]
+
+
+def replication_rule(
+    destination: Any,
+    *,
+    rule_id: str | None = "to-dr",
+    status: Any = "Enabled",
+    rtc: Any = "Enabled",
+    minutes: Any = 15,
+    metrics: Any = "Enabled",
+    delete_markers: Any = "Enabled",
+) -> dict[str, Any]:
+    """A rule to ``destination`` (a bucket record, an ARN or UNKNOWN); a None setting drops its block."""
+    arn = f"arn:aws:s3:::{destination.inputs['bucket']}" if isinstance(destination, RecordedResource) else destination
+    target: dict[str, Any] = {"bucket": arn, "storageClass": "STANDARD"}
+    if rtc is not None:
+        target["replicationTime"] = {"status": rtc, "time": {"minutes": minutes}}
+    if metrics is not None:
+        target["metrics"] = {"status": metrics, "eventThreshold": {"minutes": 15}}
+    rule: dict[str, Any] = {"id": rule_id, "status": status, "filter": {}, "destination": target}
+    if delete_markers is not None:
+        rule["deleteMarkerReplication"] = {"status": delete_markers}
+    return {k: v for k, v in rule.items() if v is not None}
+
+
+def replication(
+    source: RecordedResource,
+    rules: Any,
+    *,
+    destinations: Sequence[RecordedResource] = (),
+    known: bool = True,
+) -> RecordedResource:
+    """``<source>-replication``; ``destinations`` are the buckets its rules were computed from."""
+    return aws(
+        REPLICATION,
+        f"{source.name}-replication",
+        {
+            "bucket": _bucket_input(source, known),
+            "region": source.inputs.get("region"),
+            "role": REPLICATION_ROLE_ARN,
+            "rules": rules,
+        },
+        property_dependencies={"bucket": [source.urn], "rules": [d.urn for d in destinations]},
+    )
+
+
+def replicated_pair(source_name: str, replica_name: str, **rule: Any) -> list[RecordedResource]:
+    """A protected bucket in the primary region replicating to a protected one in the DR region."""
+    source, replica = bucket(source_name), bucket(replica_name, DR_REGION)
+    return [
+        *protected(source),
+        *protected(replica),
+        replication(source, [replication_rule(replica, **rule)], destinations=[replica]),
+    ]
+
+
+def sm_secret(name: str, region: Any = PRIMARY_REGION, replicas: Any = (DR_REGION,)) -> RecordedResource:
+    """An ``aws.secretsmanager.Secret``; ``replicas`` are regions (or a whole value, e.g. UNKNOWN)."""
+    given = [{"region": r} for r in replicas] if isinstance(replicas, (tuple, list)) else replicas
+    return aws(
+        SM_SECRET,
+        name.replace("/", "-"),
+        {"name": name, "region": region, "replicas": given, "recoveryWindowInDays": 7},
+    )
+
+
+def failover_record(
+    set_identifier: str, role: Any, health_check_id: Any = HEALTH_CHECK_ID, *, name: Any = "api.ziggie.example"
+) -> RecordedResource:
+    """A Route 53 failover A record (global: the v7 Record has no region input)."""
+    return aws(
+        RECORD,
+        f"{set_identifier}-record",
+        {
+            "zoneId": ZONE_ID,
+            "name": name,
+            "type": "A",
+            "ttl": 60,
+            "records": ["203.0.113.10"],
+            "setIdentifier": set_identifier,
+            "failoverRoutingPolicies": [{"type": role}],
+            "healthCheckId": health_check_id,
+        },
+    )
+
+
 # --- running a policy ---
 
 
@@ -294,6 +489,17 @@ def run_direct(
             )
             for r in resources
         ]
+        # As the servicer's AnalyzeStack: parent and dependencies become the resources themselves,
+        # and a URN outside the stack is dropped.
+        built = {r.urn: r for r in stack}
+        for record, resource in zip(resources, stack, strict=True):
+            resource.parent = built.get(record.parent or "")
+            resource.dependencies = [built[u] for u in record.dependencies if u in built]
+            resource.property_dependencies = {
+                key: [built[u] for u in urns if u in built]
+                for key, urns in record.property_dependencies.items()
+                if urns
+            }
         policy.validate(StackValidationArgs(stack, given), report)
     return sorted(messages)
 
@@ -310,6 +516,26 @@ def run_protocol(
     config_file.write_text(json.dumps({policy_name: dict(config)}), encoding="utf-8")
     session.configure(config_file)
     return sorted(v.message for v in session.run(resources) if v.policy == policy_name)
+
+
+def configure_leniently(session: PolicyPackSession, policy_name: str, properties: Mapping[str, Any]) -> None:
+    """Send Configure as the Pulumi CLI would: it checks only declared properties, so a misspelt
+    top-level key reaches the pack (preflight's own reader refuses it before that)."""
+    request = analyzer_pb2.ConfigureAnalyzerRequest()
+    request.policyConfig[policy_name].enforcementLevel = analyzer_pb2.MANDATORY
+    request.policyConfig[policy_name].properties.update(dict(properties))
+    session._call("Configure", request)
+
+
+def reader_errors(session: PolicyPackSession, tmp_path: Path, document: Mapping[str, Any]) -> tuple[str, ...]:
+    """What preflight's config reader says about ``document``, each line without the file name."""
+    path = tmp_path / "policy-config.json"
+    path.write_text(json.dumps(dict(document)), encoding="utf-8")
+    try:
+        load_policy_config(path, session.info.policies)
+    except ReaderConfigError as error:
+        return tuple(e.removeprefix(f"{path}: ") for e in error.errors)
+    return ()
 
 
 Runner = Callable[[Policy, str, Sequence[RecordedResource], Mapping[str, Any]], list[str]]

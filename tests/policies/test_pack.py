@@ -26,11 +26,15 @@ PACK_DIR = Path(__file__).resolve().parents[2] / "policies"
 # The pack's contents: (name, enforcement level, kind). secrets-not-plaintext runs at
 # "remediate" because only that pass shows secret markers; its violations are mandatory.
 EXPECTED = [
+    ("bucket-protection", "mandatory", "stack"),
+    ("bucket-replication", "mandatory", "stack"),
     ("container-limits", "mandatory", "resource"),
+    ("failover-health-check", "mandatory", "resource"),
     ("healthcheck-required", "mandatory", "resource"),
     ("host-allocation", "mandatory", "stack"),
     ("no-privileged", "mandatory", "resource"),
     ("pinned-images", "mandatory", "resource"),
+    ("secret-replication", "mandatory", "resource"),
     ("secrets-not-plaintext", "remediate", "resource"),
 ]
 
@@ -113,3 +117,11 @@ def test_stack_config_files_are_valid(pack_session: PolicyPackSession, stack: st
         }[stack]
     )
     assert settings["host-allocation"].properties["cpuOvercommit"] == (1.3 if stack == "prod" else 1.0)
+    # Only prod holds the DR copies: dev and dr have nothing to replicate.
+    replicated = stack == "prod"
+    assert settings["bucket-replication"].properties == {"requireReplication": replicated, "exempt": {}}
+    assert settings["secret-replication"].properties == {"requireReplication": replicated}
+    assert settings["bucket-protection"].properties == {"exempt": {}}
+    assert settings["failover-health-check"].properties == {"requireSecondaryHealthCheck": False}
+    assert {levels[name] for name in ("bucket-protection", "bucket-replication", "secret-replication")} == {"mandatory"}
+    assert levels["failover-health-check"] == "mandatory"

@@ -22,7 +22,8 @@ from preflight.analyzer import (
 
 PACK_DIR = Path(__file__).resolve().parents[2] / "policies"
 KNOWN = (
-    "all, container-limits, healthcheck-required, host-allocation, no-privileged, pinned-images, secrets-not-plaintext"
+    "all, bucket-protection, bucket-replication, container-limits, failover-health-check, healthcheck-required, "
+    "host-allocation, no-privileged, pinned-images, secret-replication, secrets-not-plaintext"
 )
 HOST_KEYS = "cpus, dockerHost, memoryGiB, reserveCpus, reserveMemoryGiB"
 KVM4 = {"memoryGiB": 16, "cpus": 4, "reserveMemoryGiB": 2, "reserveCpus": 0.5}

@@ -103,19 +103,38 @@ def test_dr_reads_prods_outputs_through_a_stack_reference(prod: PlanResult) -> N
 
 def test_dr_runs_the_images_prod_exports() -> None:
     published = {name: f"registry.example.com/{name}:9.9.9" for name in DEFAULT_CATALOG}
-    dr = run_stack("dr", stack_outputs=lambda name: {"images": published})
+    prod_outputs = run_stack("prod").outputs
+    dr = run_stack("dr", stack_outputs=lambda name: {**prod_outputs, "images": published})
     assert {n: c["image"] for n, c in containers(dr).items()} == {n: published[n] for n in containers(dr)}
 
 
 @pytest.mark.parametrize(
-    ("outputs", "expected"),
+    ("output", "value", "expected"),
     [
-        ({}, "images"),
-        ({"images": {"postgres": "postgres:16"}}, "exports no images entry for"),
+        ("images", None, "exports no output images"),
+        ("images", {"postgres": "postgres:16"}, "exports no images entry for"),
+        ("replicaSecretArns", None, "exports no output replicaSecretArns"),
+        (
+            "replicaSecretArns",
+            {"postgresPassword": "arn:aws:secretsmanager:eu-west-1:1:secret:x"},
+            "entry for redisPassword",
+        ),
+        ("dnsZoneId", None, "exports no output dnsZoneId"),
     ],
-    ids=["renamed_output_fails", "missing_service_image_fails"],
+    ids=[
+        "renamed_images_output_fails",
+        "missing_service_image_fails",
+        "renamed_secret_arns_output_fails",
+        "missing_replica_secret_fails",
+        "missing_zone_id_fails",
+    ],
 )
-def test_dr_fails_when_prod_does_not_export_what_it_reads(outputs: dict[str, Any], expected: str) -> None:
+def test_dr_fails_when_prod_does_not_export_what_it_reads(
+    prod: PlanResult, output: str, value: Any, expected: str
+) -> None:
+    outputs = {k: v for k, v in prod.outputs.items() if k != output}
+    if value is not None:
+        outputs[output] = value
     with pytest.raises(PreflightError, match=expected):
         run_stack("dr", stack_outputs=lambda name: outputs)
 
@@ -172,3 +191,9 @@ def test_cli_text_report_shows_host_tables() -> None:
     assert result.returncode == 0, result.stderr
     assert "host vps1 (ssh://deploy@203.0.113.10): pool 14.00 GiB / 3.50 vCPU" in result.stdout
     assert "  total" in result.stdout
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "dr"])
+def test_no_engine_warnings_such_as_deprecations(stack: str) -> None:
+    plan = run_stack(stack)
+    assert plan.warnings == (), f"{stack}: {plan.warnings}"

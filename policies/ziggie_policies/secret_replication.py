@@ -1,0 +1,90 @@
+"""secret-replication: every Secrets Manager secret has a replica in another region.
+
+The DR stack must start while the primary region is down, and it reads its secrets in the DR
+region: a secret that lives only in its own region is gone exactly when it is needed. The
+secret's region is its ``region`` input (the program sets one on every AWS resource); a replica
+counts when its ``region`` differs from it. Stacks that hold no DR copy turn the demand off with
+``requireReplication`` false.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+)
+
+from ziggie_policies._support import (
+    SECRETS_MANAGER_SECRET,
+    UNKNOWN,
+    elements,
+    prop,
+    read_config,
+    region_label,
+)
+
+NAME: Final = "secret-replication"
+
+CONFIG_SCHEMA: Final = PolicyConfigSchema(
+    properties={
+        "requireReplication": {
+            "type": "boolean",
+            "default": True,
+            "description": "Demand a replica in another region on every secret.",
+        },
+    }
+)
+
+
+def secret_violations(
+    resource_type: str, resource_name: str, props: Mapping[str, Any], config: Mapping[str, Any]
+) -> list[str]:
+    """Why one secret has no replica in another region."""
+    if resource_type != SECRETS_MANAGER_SECRET:
+        return []
+    if not config["requireReplication"]:
+        return []
+    replicas = prop(props, "replicas")
+    if replicas is UNKNOWN:
+        return []
+    name = prop(props, "name")
+    region = prop(props, "region")
+    who = f"secret {name if isinstance(name, str) and name else resource_name} ({region_label(region)})"
+    entries = list(elements(replicas))
+    if not entries:
+        return [f"{who}: not replicated; add a replica in another region"]
+    for replica in entries:
+        replica_region = (
+            prop(replica, "region") if isinstance(replica, Mapping) else replica if replica is UNKNOWN else None
+        )
+        # An unknown replica, or region, may well be elsewhere.
+        if replica_region is UNKNOWN or (
+            isinstance(replica_region, str) and replica_region and replica_region != region
+        ):
+            return []
+    count = f"{len(entries)} replica" + ("" if len(entries) == 1 else "s")
+    none = f"none outside {region}" if isinstance(region, str) and region else "none with a region set"
+    return [f"{who}: {count}, {none}; add a replica in another region"]
+
+
+def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != SECRETS_MANAGER_SECRET:
+        return
+    config = read_config(NAME, CONFIG_SCHEMA, args.get_config())
+    for message in secret_violations(args.resource_type, args.name, args.props, config):
+        report_violation(message, None)
+
+
+policy: Final = ResourceValidationPolicy(
+    name=NAME,
+    description="Requires every Secrets Manager secret to have a replica in a region other than its own.",
+    validate=_validate,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=CONFIG_SCHEMA,
+)

@@ -1,0 +1,316 @@
+"""bucket-replication: data buckets replicate to another region with RTC, metrics and delete markers."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+from policy_fixtures import (
+    DR_REGION,
+    PRIMARY_REGION,
+    UNKNOWN,
+    bucket,
+    configure_leniently,
+    container,
+    on_host,
+    protected,
+    reader_errors,
+    replicated_pair,
+    replication,
+    replication_rule,
+    run_direct,
+    sm_secret,
+)
+from ziggie_policies import bucket_replication
+from ziggie_policies._support import PolicyConfigError
+
+from preflight.analyzer import AnalyzerError, PolicyPackSession
+from preflight.records import RecordedResource
+
+ASSETS = bucket("ziggie-prod-assets")
+REPLICA = bucket("ziggie-prod-assets-replica", DR_REGION)
+SAME_REGION_COPY = bucket("ziggie-prod-assets-copy", PRIMARY_REGION)
+BACKUPS = bucket("ziggie-prod-backups")
+# A real preview of a bucket whose name is generated: the name is not known yet.
+_NAMED = bucket("ziggie-prod-assets", resource_name="prod-assets")
+GENERATED = dataclasses.replace(_NAMED, inputs={**_NAMED.inputs, "bucket": UNKNOWN}, outputs={})
+WHERE = "bucket ziggie-prod-assets (eu-north-1)"
+RULE = f'{WHERE}: replication rule "to-dr"'
+REQUIRED = {"requireReplication": True}
+NOT_REQUIRED = {"requireReplication": False}
+NOT_REPLICATED = (
+    f"{WHERE}: not replicated; add a BucketReplicationConfig with an enabled rule to a bucket in another region"
+)
+
+
+def _pair(**rule: Any) -> list[RecordedResource]:
+    return replicated_pair("ziggie-prod-assets", "ziggie-prod-assets-replica", **rule)
+
+
+def _to(destinations: list[RecordedResource], rules: Any, **kwargs: Any) -> list[RecordedResource]:
+    """ASSETS replicating with ``rules``, its rules computed from ``destinations``."""
+    return [
+        *protected(ASSETS),
+        *(r for d in destinations for r in protected(d)),
+        replication(ASSETS, rules, destinations=destinations, **kwargs),
+    ]
+
+
+def _no_region(target: RecordedResource) -> RecordedResource:
+    return dataclasses.replace(target, inputs={k: v for k, v in target.inputs.items() if k != "region"})
+
+
+CASES = [
+    pytest.param(_pair(), REQUIRED, [], id="cross_region_rule_with_rtc_metrics_and_delete_markers_passes"),
+    pytest.param(
+        [*_pair(), *replicated_pair("ziggie-prod-backups", "ziggie-prod-backups-replica")],
+        REQUIRED,
+        [],
+        id="each_data_bucket_has_its_own_replication",
+    ),
+    pytest.param(protected(ASSETS), REQUIRED, [NOT_REPLICATED], id="data_bucket_without_replication"),
+    pytest.param(
+        [*protected(ASSETS), replication(ASSETS, [])], REQUIRED, [NOT_REPLICATED], id="configuration_without_rules"
+    ),
+    pytest.param(protected(ASSETS), NOT_REQUIRED, [], id="replication_not_required_in_dev_and_dr"),
+    pytest.param(
+        protected(ASSETS),
+        {**REQUIRED, "exempt": {"ziggie-prod-assets": "rebuilt from git by CI"}},
+        [],
+        id="exempt_by_bucket_name",
+    ),
+    pytest.param(
+        _pair(status="Disabled"),
+        REQUIRED,
+        [f'{RULE} is not enabled (status "Disabled"); set its status to Enabled'],
+        id="rule_disabled",
+    ),
+    pytest.param(
+        _to([SAME_REGION_COPY], [replication_rule(SAME_REGION_COPY)]),
+        REQUIRED,
+        [
+            f"{RULE} replicates to ziggie-prod-assets-copy in eu-north-1, the bucket's own region; "
+            "replicate to a bucket in another region"
+        ],
+        id="destination_in_the_same_region",
+    ),
+    pytest.param(
+        _to([], [replication_rule("arn:aws:s3:::someone-elses-bucket")]),
+        REQUIRED,
+        [
+            f"{RULE} replicates to arn:aws:s3:::someone-elses-bucket, which is not a bucket of this stack, so its "
+            "region cannot be checked; replicate to a bucket declared here in another region"
+        ],
+        id="destination_outside_the_stack",
+    ),
+    pytest.param(
+        _to([], [{"id": "to-dr", "status": "Enabled", "deleteMarkerReplication": {"status": "Enabled"}}]),
+        REQUIRED,
+        [
+            f"{RULE} has no destination bucket; set destination.bucket to the ARN of a bucket in another region",
+            f"{RULE} has no Replication Time Control; set destination.replicationTime.status to Enabled with "
+            "time.minutes 15",
+            f"{RULE} has no replication metrics; set destination.metrics.status to Enabled (Replication Time "
+            "Control needs them)",
+        ],
+        id="rule_without_destination",
+    ),
+    pytest.param(
+        _pair(rtc=None),
+        REQUIRED,
+        [
+            f"{RULE} has no Replication Time Control; set destination.replicationTime.status to Enabled with "
+            "time.minutes 15"
+        ],
+        id="no_replication_time_control",
+    ),
+    pytest.param(
+        _pair(rtc="Disabled"),
+        REQUIRED,
+        [
+            f'{RULE} has no Replication Time Control (status "Disabled"); set destination.replicationTime.status '
+            "to Enabled with time.minutes 15"
+        ],
+        id="replication_time_control_disabled",
+    ),
+    pytest.param(
+        _pair(minutes=10),
+        REQUIRED,
+        [f"{RULE} sets Replication Time Control to 10 minutes; S3 offers exactly 15"],
+        id="rtc_minutes_not_15",
+    ),
+    pytest.param(
+        _pair(minutes=None),
+        REQUIRED,
+        [f"{RULE} sets no Replication Time Control time.minutes; set it to 15"],
+        id="rtc_minutes_missing",
+    ),
+    pytest.param(
+        _pair(metrics="Disabled"),
+        REQUIRED,
+        [
+            f'{RULE} has no replication metrics (status "Disabled"); set destination.metrics.status to Enabled '
+            "(Replication Time Control needs them)"
+        ],
+        id="metrics_disabled",
+    ),
+    pytest.param(
+        _pair(delete_markers=None),
+        REQUIRED,
+        [f"{RULE} does not replicate delete markers; set deleteMarkerReplication.status to Enabled"],
+        id="delete_markers_not_replicated",
+    ),
+    pytest.param(
+        _pair(delete_markers="Disabled", rule_id=None),
+        REQUIRED,
+        [
+            f'{WHERE}: replication rules[0] does not replicate delete markers (status "Disabled"); '
+            "set deleteMarkerReplication.status to Enabled"
+        ],
+        id="rule_without_id_is_named_by_index",
+    ),
+    pytest.param(
+        _pair(delete_markers="Disabled"),
+        NOT_REQUIRED,
+        [
+            f'{RULE} does not replicate delete markers (status "Disabled"); set deleteMarkerReplication.status '
+            "to Enabled"
+        ],
+        id="existing_rules_are_checked_even_when_replication_is_not_required",
+    ),
+    pytest.param(
+        _to([REPLICA], [replication_rule(UNKNOWN)]),
+        REQUIRED,
+        [],
+        id="unknown_destination_resolved_through_property_dependencies",
+    ),
+    pytest.param(
+        _to([SAME_REGION_COPY], [replication_rule(UNKNOWN)]),
+        REQUIRED,
+        [
+            f"{RULE} replicates to ziggie-prod-assets-copy in eu-north-1, the bucket's own region; "
+            "replicate to a bucket in another region"
+        ],
+        id="unknown_destination_resolved_to_the_same_region",
+    ),
+    pytest.param(
+        _to(
+            [REPLICA, SAME_REGION_COPY],
+            [replication_rule(UNKNOWN), replication_rule(UNKNOWN, rule_id="copy")],
+        ),
+        REQUIRED,
+        [],
+        id="unknown_destinations_among_two_buckets_are_not_guessed_and_both_are_replicas",
+    ),
+    pytest.param(
+        _to([REPLICA], UNKNOWN), REQUIRED, [], id="rules_unknown_during_preview_count_as_replication_to_a_replica"
+    ),
+    pytest.param(
+        _to([REPLICA], [replication_rule(REPLICA, rtc=UNKNOWN, minutes=UNKNOWN, metrics=UNKNOWN)]),
+        REQUIRED,
+        [],
+        id="settings_unknown_during_preview_count_as_set",
+    ),
+    pytest.param(
+        [
+            GENERATED,
+            *protected(REPLICA),
+            replication(GENERATED, [replication_rule(REPLICA, minutes=5)], destinations=[REPLICA], known=False),
+        ],
+        REQUIRED,
+        [
+            'bucket prod-assets (eu-north-1): replication rule "to-dr" sets Replication Time Control to '
+            "5 minutes; S3 offers exactly 15"
+        ],
+        id="source_with_unknown_name_matched_through_property_dependencies",
+    ),
+    pytest.param(
+        _to([_no_region(REPLICA)], [replication_rule(REPLICA)]),
+        REQUIRED,
+        [
+            f"{RULE} replicates to bucket ziggie-prod-assets-replica (no region set), so the regions cannot be "
+            "compared; set region on both buckets"
+        ],
+        id="destination_without_region_cannot_be_compared",
+    ),
+    pytest.param(
+        [*on_host("vps1", container("vps1", "app")), sm_secret("ziggie/prod/api-key")],
+        REQUIRED,
+        [],
+        id="not_applicable_without_buckets",
+    ),
+]
+
+
+@pytest.mark.parametrize(("resources", "config", "expected"), CASES)
+def test_bucket_replication(
+    run: Any, resources: list[RecordedResource], config: dict[str, Any], expected: list[str]
+) -> None:
+    assert run(bucket_replication.policy, resources, config) == sorted(expected)
+
+
+def test_unreplicated_bucket_is_located_on_the_bucket_and_a_weak_rule_on_its_configuration(
+    pack_session: PolicyPackSession,
+) -> None:
+    pair = _pair(delete_markers=None)
+    config = pair[-1]
+    pack_session.configure(None)  # the defaults: replication required
+    violations = [
+        v for v in pack_session.analyze_stack([*pair, *protected(BACKUPS)]) if v.policy == "bucket-replication"
+    ]
+    assert {(v.urn, v.enforcement, v.message) for v in violations} == {
+        (
+            config.urn,
+            "mandatory",
+            f"{RULE} does not replicate delete markers; set deleteMarkerReplication.status to Enabled",
+        ),
+        (
+            BACKUPS.urn,
+            "mandatory",
+            "bucket ziggie-prod-backups (eu-north-1): not replicated; add a BucketReplicationConfig with an enabled "
+            "rule to a bucket in another region",
+        ),
+    }
+
+
+def test_unknown_config_key_is_an_error() -> None:
+    with pytest.raises(PolicyConfigError) as caught:
+        run_direct(bucket_replication.policy, _pair(), {"requireReplications": True})
+    assert (
+        str(caught.value)
+        == "policy bucket-replication: unknown config key 'requireReplications' (known: exempt, requireReplication)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("properties", "errors"),
+    [
+        pytest.param(
+            {"requireReplications": True},
+            ["bucket-replication.requireReplications: unknown property (known: exempt, requireReplication)"],
+            id="misspelt_require_replication",
+        ),
+        pytest.param(
+            {"requireReplication": "yes"},
+            ["bucket-replication.requireReplication: 'yes' is not of type 'boolean'"],
+            id="require_replication_is_a_boolean",
+        ),
+        pytest.param(
+            {"minimumRtcMinutes": 15},
+            ["bucket-replication.minimumRtcMinutes: unknown property (known: exempt, requireReplication)"],
+            id="rtc_minutes_are_not_configurable",
+        ),
+    ],
+)
+def test_config_typos_are_refused_by_preflights_reader(
+    pack_session: PolicyPackSession, tmp_path: Path, properties: dict[str, Any], errors: list[str]
+) -> None:
+    assert reader_errors(pack_session, tmp_path, {"bucket-replication": properties}) == tuple(errors)
+
+
+def test_unknown_key_let_through_by_a_lenient_cli_fails_the_analysis(pack_session: PolicyPackSession) -> None:
+    configure_leniently(pack_session, "bucket-replication", {"requireReplications": False})
+    with pytest.raises(AnalyzerError, match=r"unknown config key 'requireReplications'"):
+        pack_session.analyze_stack(_pair())

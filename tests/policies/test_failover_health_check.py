@@ -1,0 +1,126 @@
+"""failover-health-check: a PRIMARY failover record carries a health check (and a SECONDARY if demanded)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+from policy_fixtures import (
+    UNKNOWN,
+    bucket,
+    configure_leniently,
+    failover_record,
+    reader_errors,
+    run_direct,
+    sm_secret,
+)
+from ziggie_policies import failover_health_check
+from ziggie_policies._support import PolicyConfigError
+
+from preflight.analyzer import AnalyzerError, PolicyPackSession
+from preflight.records import RecordedResource
+
+PRIMARY_MISSING = (
+    "record api.ziggie.example A (set primary): PRIMARY failover record (failoverRoutingPolicies[0]) has no "
+    "healthCheckId; Route 53 fails over only when the PRIMARY's health check fails"
+)
+SECONDARY_MISSING = (
+    "record api.ziggie.example A (set secondary): SECONDARY failover record (failoverRoutingPolicies[0]) has no "
+    "healthCheckId; requireSecondaryHealthCheck demands one"
+)
+STRICT = {"requireSecondaryHealthCheck": True}
+
+
+def _simple_record() -> RecordedResource:
+    """A plain (simple routing) record: no failover policy, no set identifier, no health check."""
+    record = failover_record("primary", "PRIMARY", None)
+    drop = {"failoverRoutingPolicies", "setIdentifier"}
+    return dataclasses.replace(record, inputs={k: v for k, v in record.inputs.items() if k not in drop})
+
+
+CASES = [
+    pytest.param(
+        [failover_record("primary", "PRIMARY"), failover_record("secondary", "SECONDARY", None)],
+        {},
+        [],
+        id="checked_primary_and_unchecked_secondary_pass",
+    ),
+    pytest.param([failover_record("primary", "PRIMARY", None)], {}, [PRIMARY_MISSING], id="primary_without_check"),
+    pytest.param([failover_record("primary", "PRIMARY", "")], {}, [PRIMARY_MISSING], id="primary_with_empty_check"),
+    pytest.param(
+        [failover_record("primary", "PRIMARY", UNKNOWN)],
+        {},
+        [],
+        id="check_created_in_the_same_update_is_unknown_and_counts_as_set",
+    ),
+    pytest.param(
+        [failover_record("secondary", "SECONDARY", None)],
+        STRICT,
+        [SECONDARY_MISSING],
+        id="secondary_without_check_when_demanded",
+    ),
+    pytest.param(
+        [failover_record("secondary", "SECONDARY")], STRICT, [], id="secondary_with_check_when_demanded_passes"
+    ),
+    pytest.param(
+        [failover_record("primary", UNKNOWN, None)], {}, [], id="routing_type_unknown_during_preview_is_skipped"
+    ),
+    pytest.param(
+        [failover_record("primary", "PRIMARY", None, name=UNKNOWN)],
+        {},
+        [PRIMARY_MISSING.replace("record api.ziggie.example", "record primary-record")],
+        id="unknown_record_name_falls_back_to_resource_name",
+    ),
+    pytest.param([_simple_record()], STRICT, [], id="not_applicable_to_a_simple_routing_record"),
+    pytest.param(
+        [bucket("ziggie-prod-assets"), sm_secret("ziggie/prod/api-key")],
+        STRICT,
+        [],
+        id="not_applicable_to_other_aws_resources",
+    ),
+]
+
+
+@pytest.mark.parametrize(("resources", "config", "expected"), CASES)
+def test_failover_health_check(
+    run: Any, resources: list[RecordedResource], config: dict[str, Any], expected: list[str]
+) -> None:
+    assert run(failover_health_check.policy, resources, config) == sorted(expected)
+
+
+def test_unknown_config_key_is_an_error() -> None:
+    with pytest.raises(PolicyConfigError) as caught:
+        run_direct(failover_health_check.policy, [failover_record("primary", "PRIMARY")], {"requireSecondary": True})
+    assert (
+        str(caught.value)
+        == "policy failover-health-check: unknown config key 'requireSecondary' (known: requireSecondaryHealthCheck)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("properties", "errors"),
+    [
+        pytest.param(
+            {"requireSecondary": True},
+            ["failover-health-check.requireSecondary: unknown property (known: requireSecondaryHealthCheck)"],
+            id="misspelt_require_secondary",
+        ),
+        pytest.param(
+            {"requireSecondaryHealthCheck": "false"},
+            ["failover-health-check.requireSecondaryHealthCheck: 'false' is not of type 'boolean'"],
+            id="flag_is_a_boolean_not_a_string",
+        ),
+    ],
+)
+def test_config_typos_are_refused_by_preflights_reader(
+    pack_session: PolicyPackSession, tmp_path: Path, properties: dict[str, Any], errors: list[str]
+) -> None:
+    assert reader_errors(pack_session, tmp_path, {"failover-health-check": properties}) == tuple(errors)
+
+
+def test_unknown_key_let_through_by_a_lenient_cli_fails_the_analysis(pack_session: PolicyPackSession) -> None:
+    configure_leniently(pack_session, "failover-health-check", {"requireSecondary": True})
+    with pytest.raises(AnalyzerError, match=r"unknown config key 'requireSecondary'"):
+        pack_session.analyze_resources([failover_record("primary", "PRIMARY")])
