@@ -14,6 +14,7 @@ from typing import Any
 from google.protobuf import json_format
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.proto import resource_pb2
 
 from preflight.records import RecordedResource
 
@@ -62,7 +63,7 @@ class PreflightMocks(Mocks):
             return _aws_resource(args.typ, args.name, state)
         return _hex(f"{args.typ}:{args.name}"), state
 
-    def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+    def call(self, args: MockCallArgs) -> dict[Any, Any]:  # type: ignore[override]
         if args.token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
             secret_id = str(args.args.get("secretId"))
             # A stand-in value: the program must treat it as the secret it would be.
@@ -73,14 +74,14 @@ class PreflightMocks(Mocks):
                 "versionId": _hex(secret_id, 32),
                 "versionStages": ["AWSCURRENT"],
                 "region": args.args.get("region", DEFAULT_REGION),
-            }, None
+            }
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": ACCOUNT_ID,
                 "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/preflight",
                 "userId": "AIDAPREFLIGHT",
                 "id": ACCOUNT_ID,
-            }, None
+            }
         raise NotImplementedError(f"preflight has no answer for the function {args.token}")
 
 
@@ -169,6 +170,21 @@ class RecordingMonitor(MockMonitor):
         has_object = request.type != "pulumi:pulumi:Stack"
         self._record(request, response.urn, response.id, bool(request.custom), response.object if has_object else None)
         return response
+
+    def GetDeploymentInfo(self, request: Any) -> Any:
+        """Also gate invokes on their dependencies, as the Pulumi engine does."""
+        info = super().GetDeploymentInfo(request)  # type: ignore[no-untyped-call]
+        info.supportedFeatures.append(resource_pb2.RESOURCE_MONITOR_FEATURE_INVOKE_DEPENDS_ON)
+        return info
+
+    def Invoke(self, request: Any) -> Any:
+        # In a preview the engine answers an invoke only once what it depends on exists: a
+        # resource that is only planned for creation makes the result unknown, while a read
+        # resource (a StackReference) is there already.
+        read = {r.urn for r in self.records if r.id is not None and r.type == STACK_REFERENCE}
+        if any(urn not in read for urn in getattr(request, "dependsOn", ())):
+            return resource_pb2.ResourceInvokeResponse(unknown=True)
+        return super().Invoke(request)  # type: ignore[no-untyped-call]
 
     def ReadResource(self, request: Any) -> Any:
         response = super().ReadResource(request)  # type: ignore[no-untyped-call]

@@ -122,6 +122,7 @@ def test_stack_config_files_are_valid(pack_session: PolicyPackSession, stack: st
     assert settings["bucket-replication"].properties == {"requireReplication": replicated, "exempt": {}}
     assert settings["secret-replication"].properties == {"requireReplication": replicated}
     assert settings["bucket-protection"].properties == {"exempt": {}}
-    assert settings["failover-health-check"].properties == {"requireSecondaryHealthCheck": False}
+    # dr's SECONDARY has its own health check, so dr demands it.
+    assert settings["failover-health-check"].properties == {"requireSecondaryHealthCheck": stack == "dr"}
     assert {levels[name] for name in ("bucket-protection", "bucket-replication", "secret-replication")} == {"mandatory"}
     assert levels["failover-health-check"] == "mandatory"

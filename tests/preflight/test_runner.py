@@ -197,3 +197,54 @@ def test_cli_text_report_shows_host_tables() -> None:
 def test_no_engine_warnings_such_as_deprecations(stack: str) -> None:
     plan = run_stack(stack)
     assert plan.warnings == (), f"{stack}: {plan.warnings}"
+
+
+def test_prod_aws_resources_sit_in_their_regions(prod: PlanResult) -> None:
+    regions: dict[str, set[str]] = {}
+    for r in prod.resources:
+        if not r.type.startswith("aws:"):
+            continue
+        if r.type.startswith(("aws:iam/", "aws:route53/")):
+            assert "region" not in r.inputs, f"{r.urn}: IAM and Route 53 are global"
+            continue
+        regions.setdefault(r.inputs["region"], set()).add(r.name)
+    assert set(regions) == {"eu-north-1", "eu-west-1", "us-east-1"}
+    assert regions["us-east-1"] == {"dns-health-alarm"}
+    buckets = {r.inputs["bucket"]: r.inputs["region"] for r in prod.resources if r.type == "aws:s3/bucket:Bucket"}
+    assert buckets == {
+        "ziggie-prod-assets": "eu-north-1",
+        "ziggie-prod-assets-eu-west-1": "eu-west-1",
+        "ziggie-prod-backups": "eu-north-1",
+        "ziggie-prod-backups-eu-west-1": "eu-west-1",
+    }
+    secrets = [r for r in prod.resources if r.type == "aws:secretsmanager/secret:Secret"]
+    assert len(secrets) == 5
+    assert all(r.inputs["replicas"] == [{"region": "eu-west-1"}] and r.protect for r in secrets)
+
+
+def test_dr_adds_only_the_secondary_side(prod: PlanResult) -> None:
+    dr = run_stack("dr")
+    aws_types = sorted(r.type for r in dr.resources if r.type.startswith("aws:"))
+    assert aws_types == [
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "aws:route53/healthCheck:HealthCheck",
+        "aws:route53/record:Record",
+    ]
+    record = next(r for r in dr.resources if r.type == "aws:route53/record:Record").inputs
+    primary = next(r for r in prod.resources if r.type == "aws:route53/record:Record").inputs
+    assert record["zoneId"] == prod.outputs["dnsZoneId"]
+    assert record["failoverRoutingPolicies"] == [{"type": "SECONDARY"}]
+    assert primary["failoverRoutingPolicies"] == [{"type": "PRIMARY"}]
+    assert (record["name"], record["type"]) == (primary["name"], primary["type"])
+    assert record["setIdentifier"] != primary["setIdentifier"]
+    assert record["ttl"] == primary["ttl"] == 60
+
+
+def test_dr_secret_env_comes_from_the_dr_region_replicas(prod: PlanResult) -> None:
+    dr = run_stack("dr")
+    postgres = next(r for r in dr.resources if r.type == CONTAINER and r.inputs["name"] == "postgres")
+    (secret_entry,) = [e for e in postgres.inputs["envs"] if not isinstance(e, str)]
+    assert is_secret(secret_entry)
+    arn = prod.outputs["replicaSecretArns"]["postgresPassword"]
+    assert arn.startswith("arn:aws:secretsmanager:eu-west-1:")
+    assert secret_entry["value"] == f"POSTGRES_PASSWORD=preflight-secret-from-{arn.rsplit(':', 1)[-1]}"
