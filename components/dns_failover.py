@@ -1,10 +1,20 @@
 """One side of Route 53 DNS failover: a health check on this stack's host and its record.
 
-prod owns the hosted zone (or uses an existing one) and the PRIMARY record; dr adds the
-SECONDARY record with its own health check in the zone prod exports. Both records share a
-name and type and differ by set identifier.
+prod owns the hosted zone (creates it, or is given an existing one) and the PRIMARY record;
+dr adds the SECONDARY record, with its own health check, to the zone prod exports. Both
+records share name and type and differ by set identifier.
+
+Route 53 is a global service: pulumi-aws v7 gives `route53.Zone`, `HealthCheck` and `Record`
+no `region` argument, because there is no regional endpoint to choose - the provider calls the
+one global Route 53 API whatever its region. The only regional piece here is the alarm:
+Route 53 publishes health-check metrics to CloudWatch in us-east-1 only, so the alarm must sit
+there whichever regions the hosts are in.
 """
 
+from __future__ import annotations
+
+import ipaddress
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -12,45 +22,128 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-# Route 53 publishes health-check metrics to CloudWatch in us-east-1 only.
+# Route 53 sends health-check metrics (AWS/Route53 HealthCheckStatus) to CloudWatch in us-east-1 only.
 HEALTH_METRICS_REGION = "us-east-1"
+# The regions Route 53 health checkers run in; a check names at least three of them.
+CHECKER_REGIONS = frozenset(
+    {
+        "us-east-1",
+        "us-west-1",
+        "us-west-2",
+        "eu-west-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-northeast-1",
+        "sa-east-1",
+    }
+)
+MIN_CHECKER_REGIONS = 3
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
 class DnsFailoverArgs:
-    """The record, its target and the health check that decides failover."""
+    """The failover record, its target and the health check that decides failover."""
 
     zone_name: str
+    """The hosted zone's name (`ziggie.example`)."""
     record_name: str
+    """The name users resolve (`app.ziggie.example`), inside the zone."""
     target: str
+    """What the record answers: an IPv4 address for A, a host name for CNAME."""
     role: Literal["PRIMARY", "SECONDARY"]
     set_identifier: str
+    """Tells this record from the other side's; unique per name and type."""
     zone_id: pulumi.Input[str] | None = None
-    """An existing zone; None creates one (prod only)."""
+    """An existing zone to put the record in; it wins over `create_zone`."""
+    create_zone: bool = True
+    """Create the zone when `zone_id` is None. Only a PRIMARY may: the zone belongs to prod."""
     record_type: Literal["A", "CNAME"] = "CNAME"
+    health_check_fqdn: str | None = None
+    """The host name or IP address probed; None probes the target."""
     health_check_path: str = "/health"
     port: int = 443
     request_interval: int = 30
+    """Seconds between probes from each checker: Route 53 takes 10 or 30."""
     failure_threshold: int = 3
+    """Consecutive failed probes before the endpoint counts as unhealthy (1 to 10)."""
     regions: Sequence[str] = ("eu-west-1", "us-east-1", "us-west-2")
+    """Checker regions (at least three); empty lets Route 53 use all of them."""
     alarm: bool = True
+    """A CloudWatch alarm (in us-east-1) when the health check fails."""
+    alarm_actions: Sequence[pulumi.Input[str]] = ()
+    """ARNs notified when the alarm fires (SNS topics in us-east-1)."""
     ttl: int = 60
+    """Seconds resolvers cache the answer: bounds how long clients follow a dead host after failover."""
     protect_zone: bool = False
+    """Protect a zone this component creates (prod): deleting it takes every record with it."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        zone, record = self.zone_name.rstrip("."), self.record_name.rstrip(".")
+        if not (record == zone or record.endswith("." + zone)):
+            raise ValueError(f"record_name {self.record_name} is not inside the zone {self.zone_name}")
+        if self.zone_id is None and not self.create_zone:
+            raise ValueError("zone_id is None and create_zone is False: the record would have no zone")
+        if self.zone_id is None and self.role == "SECONDARY":
+            raise ValueError(
+                "a SECONDARY record needs the zone_id of the PRIMARY's zone; a zone of its own with "
+                "the same name would answer no resolver"
+            )
+        if self.record_type == "A":
+            if not _is_ip(self.target) or ipaddress.ip_address(self.target).version != 4:
+                raise ValueError(f"an A record's target must be an IPv4 address, not {self.target!r}")
+        else:
+            if _is_ip(self.target) or not _HOST_NAME.match(self.target.rstrip(".").lower()):
+                raise ValueError(f"a CNAME record's target must be a host name, not {self.target!r}")
+            if record == zone:
+                raise ValueError(f"a CNAME cannot sit at the zone apex {self.zone_name}; use an A record")
+        if not 1 <= len(self.set_identifier) <= 128:
+            raise ValueError("set_identifier must be 1 to 128 characters")
+        probed = self.health_check_fqdn
+        if probed is not None and not (_is_ip(probed) or _HOST_NAME.match(probed.rstrip(".").lower())):
+            raise ValueError(f"health_check_fqdn must be a host name or an IP address, not {probed!r}")
+        if not self.health_check_path.startswith("/"):
+            raise ValueError(f"health_check_path must start with /, not {self.health_check_path!r}")
+        if not 1 <= self.port <= 65535:
+            raise ValueError(f"port must be 1 to 65535, not {self.port}")
         if self.request_interval not in (10, 30):
             raise ValueError(f"request_interval must be 10 or 30 seconds, not {self.request_interval}")
         if not 1 <= self.failure_threshold <= 10:
             raise ValueError(f"failure_threshold must be 1 to 10, not {self.failure_threshold}")
-        if self.regions and len(self.regions) < 3:
-            raise ValueError("Route 53 needs at least three checker regions")
-        if not self.health_check_path.startswith("/"):
-            raise ValueError("health_check_path must start with /")
+        if self.regions:
+            unknown = sorted(set(self.regions) - CHECKER_REGIONS)
+            if unknown:
+                raise ValueError(
+                    f"regions {', '.join(unknown)} host no Route 53 health checkers; "
+                    f"choose from {', '.join(sorted(CHECKER_REGIONS))}"
+                )
+            if len(set(self.regions)) < MIN_CHECKER_REGIONS:
+                raise ValueError(
+                    f"Route 53 needs at least three checker regions, all different; {len(set(self.regions))} given"
+                )
+        for action in self.alarm_actions:
+            # The alarm lives in us-east-1, and CloudWatch takes only actions of its own region.
+            if (
+                isinstance(action, str)
+                and action.startswith("arn:")
+                and action.split(":")[3:4] != [HEALTH_METRICS_REGION]
+            ):
+                raise ValueError(f"alarm action {action} is not in {HEALTH_METRICS_REGION}, where the alarm lives")
+        if not 0 <= self.ttl <= 2147483647:
+            raise ValueError(f"ttl must be 0 to 2147483647 seconds, not {self.ttl}")
 
 
 class DnsFailover(pulumi.ComponentResource):
-    """A failover record answered while its health check passes (PRIMARY) or as fallback."""
+    """A failover record answered while its health check passes, or as the fallback."""
 
     zone: aws.route53.Zone | None
     health_check: aws.route53.HealthCheck
@@ -62,36 +155,45 @@ class DnsFailover(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DnsFailoverArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ziggie:aws:DnsFailover", name, None, opts)
-        # Route 53 is a global service: its zone, health check and records take no region.
         self.zone = None
-        if args.zone_id is None:
+        zone_id: pulumi.Input[str]
+        if args.zone_id is not None:
+            zone_id = args.zone_id
+        else:
             self.zone = aws.route53.Zone(
                 f"{name}-zone",
                 name=args.zone_name,
+                comment=f"Failover records for {args.record_name}",
                 tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect_zone),
             )
-        zone_id: pulumi.Input[str] = self.zone.zone_id if self.zone is not None else args.zone_id  # type: ignore[assignment]
+            zone_id = self.zone.zone_id
 
+        probed = args.health_check_fqdn or args.target
+        by_ip = _is_ip(probed)
         self.health_check = aws.route53.HealthCheck(
             f"{name}-health",
             type="HTTPS",
-            fqdn=args.target,
+            fqdn=None if by_ip else probed,
+            ip_address=probed if by_ip else None,
             port=args.port,
             resource_path=args.health_check_path,
             request_interval=args.request_interval,
             failure_threshold=args.failure_threshold,
             measure_latency=True,
-            enable_sni=True,
+            # The host serves several names behind one address; without SNI it may present
+            # another name's certificate and fail the check.
+            enable_sni=None if by_ip else True,
             regions=list(args.regions) or None,
             tags={**args.tags, "Name": f"{args.record_name} {args.role.lower()}"},
             opts=pulumi.ResourceOptions(parent=self),
         )
+
         self.alarm = None
         if args.alarm:
             self.alarm = aws.cloudwatch.MetricAlarm(
                 f"{name}-health-alarm",
-                alarm_description=f"{args.target} ({args.role}) fails its Route 53 health check",
+                alarm_description=f"{probed} ({args.role} for {args.record_name}) fails its Route 53 health check",
                 namespace="AWS/Route53",
                 metric_name="HealthCheckStatus",
                 dimensions={"HealthCheckId": self.health_check.id},
@@ -100,13 +202,18 @@ class DnsFailover(pulumi.ComponentResource):
                 evaluation_periods=1,
                 comparison_operator="LessThanThreshold",
                 threshold=1,
+                # No data means the checkers are not reporting: treat it as down, not as fine.
                 treat_missing_data="breaching",
+                alarm_actions=list(args.alarm_actions) or None,
+                ok_actions=list(args.alarm_actions) or None,
                 region=HEALTH_METRICS_REGION,
                 tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(parent=self),
             )
+
         # Route 53 answers the PRIMARY while its health check passes and the SECONDARY
-        # otherwise; a SECONDARY with its own check stops answering when the standby is down too.
+        # otherwise; a SECONDARY with its own check stops answering when the standby is down
+        # too, and Route 53 then falls back to the PRIMARY rather than to nothing.
         self.record = aws.route53.Record(
             f"{name}-record",
             zone_id=zone_id,
@@ -115,13 +222,22 @@ class DnsFailover(pulumi.ComponentResource):
             ttl=args.ttl,
             records=[args.target],
             set_identifier=args.set_identifier,
-            failover_routing_policies=[{"type": args.role}],
+            failover_routing_policies=[aws.route53.RecordFailoverRoutingPolicyArgs(type=args.role)],
             health_check_id=self.health_check.id,
             opts=pulumi.ResourceOptions(parent=self),
         )
+
         self.zone_id = pulumi.Output.from_input(zone_id)
         self.health_check_id = self.health_check.id
         self.record_fqdn = self.record.fqdn
         self.register_outputs(
-            {"zone_id": self.zone_id, "health_check_id": self.health_check_id, "record_fqdn": self.record_fqdn}
+            {
+                "zone": self.zone,
+                "health_check": self.health_check,
+                "alarm": self.alarm,
+                "record": self.record,
+                "zone_id": self.zone_id,
+                "health_check_id": self.health_check_id,
+                "record_fqdn": self.record_fqdn,
+            }
         )

@@ -1,21 +1,40 @@
-"""A data bucket in the primary region with its replica in the DR region.
+"""A data bucket in the primary region and its replica in the DR region.
 
-Both buckets are versioned, encrypted (SSE-KMS with a key per region, or AES256), closed to
-the public, bucket-owner-enforced and TLS-only, with noncurrent versions expiring. Replication
-copies every object, delete marker and replica change within 15 minutes (S3 Replication Time
-Control), which is what the seed's RPO of about zero rests on.
+Both buckets are versioned, encrypted (SSE-KMS with a key of their own region, or AES256),
+closed to the public, bucket-owner-enforced and TLS-only, and let noncurrent versions expire.
+Replication copies every object, delete marker and replica change, with S3 Replication Time
+Control's 15-minute threshold and its metrics: the seed's RPO of about zero rests on that.
+
+Every regional resource names its region itself (pulumi-aws v7's per-resource `region`), so
+one provider serves both regions. IAM is global: the role and its policy take no region.
 """
 
+from __future__ import annotations
+
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
 
-# S3 Replication Time Control has one setting: replicate within 15 minutes.
+# S3 Replication Time Control has exactly one threshold: 15 minutes.
 RTC_MINUTES = 15
+# Multipart uploads nobody completes still cost storage; a week is ample for any real upload.
+ABORT_MULTIPART_DAYS = 7
+KMS_DELETION_WINDOW_DAYS = 30
+# S3's own naming rule, minus dots: a dotted name breaks virtual-hosted-style TLS and is not a
+# valid KMS alias name, which reuses the bucket name.
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
+_ACCOUNT = re.compile(r"^[0-9]{12}$")
+
+
+def bucket_arn(bucket_name: str) -> str:
+    """An S3 bucket ARN: bucket names are global, so it carries neither region nor account."""
+    return f"arn:aws:s3:::{bucket_name}"
 
 
 @dataclass(frozen=True)
@@ -23,40 +42,69 @@ class ReplicatedBucketArgs:
     """Names, regions and settings of one replicated bucket pair."""
 
     bucket_name: str
+    """The source bucket's name, explicit so previews and policies know it."""
     replica_bucket_name: str
     primary_region: str
     dr_region: str
     encryption: Literal["aws:kms", "AES256"] = "aws:kms"
     noncurrent_version_days: int = 30
+    """Days a replaced or deleted object version is kept before it expires."""
     protect: bool = False
-    """Protect the buckets and keys (prod): deleting them would lose data."""
+    """Protect the buckets and keys (prod): deleting either loses data."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    source_account: str | None = None
+    """This account's id. When given, the replication role trusts S3 only for the source bucket
+    of this account (`aws:SourceAccount`/`aws:SourceArn`); see `trust_policy` for why it is opt-in."""
 
     def __post_init__(self) -> None:
-        if self.primary_region == self.dr_region:
-            raise ValueError(f"dr_region must differ from primary_region {self.primary_region}")
+        for label, name in (("bucket_name", self.bucket_name), ("replica_bucket_name", self.replica_bucket_name)):
+            if not _BUCKET_NAME.match(name):
+                raise ValueError(
+                    f"{label} {name!r} is not a valid bucket name: 3-63 lowercase letters, digits and "
+                    "hyphens, starting and ending with a letter or digit (no dots)"
+                )
         if self.bucket_name == self.replica_bucket_name:
-            raise ValueError("the replica needs its own bucket name")
+            raise ValueError(
+                f"replica_bucket_name must differ from bucket_name {self.bucket_name!r}: the replica needs its own bucket name"
+            )
+        for label, region in (("primary_region", self.primary_region), ("dr_region", self.dr_region)):
+            if not _REGION.match(region):
+                raise ValueError(f"{label} {region!r} is not an AWS region name such as eu-north-1")
+        if self.primary_region == self.dr_region:
+            raise ValueError(
+                f"dr_region must differ from primary_region {self.primary_region!r}: "
+                "a replica in the same region survives no regional outage"
+            )
+        if self.encryption not in ("aws:kms", "AES256"):
+            raise ValueError(f"encryption must be 'aws:kms' or 'AES256', not {self.encryption!r}")
         if self.noncurrent_version_days < 1:
-            raise ValueError("noncurrent_version_days must be at least 1")
+            raise ValueError(f"noncurrent_version_days must be at least 1, not {self.noncurrent_version_days}")
+        if self.source_account is not None and not _ACCOUNT.match(self.source_account):
+            raise ValueError(f"source_account {self.source_account!r} is not a 12-digit AWS account id")
 
 
-@dataclass
-class _Side:
-    """One region's bucket and everything attached to it."""
+@dataclass(frozen=True)
+class BucketSide:
+    """One region's bucket and every resource attached to it."""
 
-    bucket: aws.s3.Bucket
+    region: str
     key: aws.kms.Key | None
+    key_alias: aws.kms.Alias | None
+    bucket: aws.s3.Bucket
     versioning: aws.s3.BucketVersioning
     encryption: aws.s3.BucketServerSideEncryptionConfiguration
     public_access: aws.s3.BucketPublicAccessBlock
     ownership: aws.s3.BucketOwnershipControls
-    policy: aws.s3.BucketPolicy
+    tls_only: aws.s3.BucketPolicy
     lifecycle: aws.s3.BucketLifecycleConfiguration
 
+    def children(self) -> dict[str, pulumi.Resource | None]:
+        """The side's resources by field name, for `register_outputs`."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "region"}
 
-def tls_only_policy(bucket_arn: str) -> str:
-    """A bucket policy that refuses any request not made over TLS."""
+
+def tls_only_policy(arn: str) -> str:
+    """A bucket policy that refuses every request not made over TLS."""
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -66,7 +114,7 @@ def tls_only_policy(bucket_arn: str) -> str:
                     "Effect": "Deny",
                     "Principal": "*",
                     "Action": "s3:*",
-                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                    "Resource": [arn, f"{arn}/*"],
                     "Condition": {"Bool": {"aws:SecureTransport": "false"}},
                 }
             ],
@@ -74,10 +122,39 @@ def tls_only_policy(bucket_arn: str) -> str:
     )
 
 
+def trust_policy(source_bucket: str, source_account: str | None) -> str:
+    """Who may assume the replication role: S3, and with an account given, only for our bucket.
+
+    The bucket ARN is derivable from the name alone, but the account id is not without a
+    `getCallerIdentity` call, so the conditions are opt-in. AWS's replication guide shows the
+    bare S3 principal and does not document that S3 fills `aws:SourceArn`/`aws:SourceAccount`
+    when it assumes a replication role; a condition on a key that is missing denies the
+    AssumeRole, and replication would then fail object by object, silently. Without them the
+    guard is `iam:PassRole`: only principals of this account allowed to pass this role can name
+    it in a replication configuration, and a role cannot be passed across accounts.
+    """
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": "s3.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+    if source_account is not None:
+        statement["Condition"] = {
+            "StringEquals": {"aws:SourceAccount": source_account},
+            "ArnEquals": {"aws:SourceArn": bucket_arn(source_bucket)},
+        }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
 def replication_policy(
-    source_arn: str, replica_arn: str, source_key: str | None, replica_key: str | None, primary: str, dr: str
+    source_arn: str,
+    replica_arn: str,
+    source_key_arn: str | None,
+    replica_key_arn: str | None,
+    primary_region: str,
+    dr_region: str,
 ) -> str:
-    """The replication role's permissions: exactly these buckets and keys, nothing else."""
+    """The replication role's permissions: exactly these two buckets and two keys."""
     statements: list[dict[str, Any]] = [
         {
             "Sid": "ReadSourceConfiguration",
@@ -98,22 +175,23 @@ def replication_policy(
             "Resource": [f"{replica_arn}/*"],
         },
     ]
-    if source_key and replica_key:
-        # kms:ViaService keeps each key usable by the role only through S3 in its own region.
+    if source_key_arn is not None and replica_key_arn is not None:
+        # kms:ViaService lets the role use each key only through S3 in that key's own region,
+        # never by calling KMS directly.
         statements += [
             {
                 "Sid": "DecryptSource",
                 "Effect": "Allow",
                 "Action": ["kms:Decrypt"],
-                "Resource": [source_key],
-                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{primary}.amazonaws.com"}},
+                "Resource": [source_key_arn],
+                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{primary_region}.amazonaws.com"}},
             },
             {
                 "Sid": "EncryptReplica",
                 "Effect": "Allow",
                 "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
-                "Resource": [replica_key],
-                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{dr}.amazonaws.com"}},
+                "Resource": [replica_key_arn],
+                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{dr_region}.amazonaws.com"}},
             },
         ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
@@ -122,14 +200,8 @@ def replication_policy(
 class ReplicatedBucket(pulumi.ComponentResource):
     """A private, versioned, encrypted bucket continuously replicated to the DR region."""
 
-    source_side: _Side
-    replica_side: _Side
-    source: aws.s3.Bucket
-    replica: aws.s3.Bucket
-    source_key: aws.kms.Key | None
-    replica_key: aws.kms.Key | None
-    source_versioning: aws.s3.BucketVersioning
-    replica_versioning: aws.s3.BucketVersioning
+    source: BucketSide
+    replica: BucketSide
     role: aws.iam.Role
     role_policy: aws.iam.RolePolicy
     replication: aws.s3.BucketReplicationConfig
@@ -140,28 +212,15 @@ class ReplicatedBucket(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ReplicatedBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ziggie:aws:ReplicatedBucket", name, None, opts)
-        source = self._side(f"{name}-source", args.bucket_name, args.primary_region, args)
-        replica = self._side(f"{name}-replica", args.replica_bucket_name, args.dr_region, args)
-        self.source_side, self.replica_side = source, replica
-        self.source, self.replica = source.bucket, replica.bucket
-        self.source_key, self.replica_key = source.key, replica.key
-        self.source_versioning, self.replica_versioning = source.versioning, replica.versioning
+        self.source = self._side(f"{name}-source", args.bucket_name, args.primary_region, args)
+        self.replica = self._side(f"{name}-replica", args.replica_bucket_name, args.dr_region, args)
+        source, replica = self.source, self.replica
 
-        # IAM is global: the role and its policy have no region.
+        # IAM is global: pulumi-aws v7 gives Role and RolePolicy no `region` argument.
         self.role = aws.iam.Role(
             f"{name}-replication-role",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "s3.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            description=f"S3 replicates s3://{args.bucket_name} to s3://{args.replica_bucket_name} as this role",
+            assume_role_policy=trust_policy(args.bucket_name, args.source_account),
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -169,40 +228,67 @@ class ReplicatedBucket(pulumi.ComponentResource):
             f"{name}-replication-policy",
             role=self.role.id,
             policy=pulumi.Output.all(
-                self.source.arn,
-                self.replica.arn,
+                source.bucket.arn,
+                replica.bucket.arn,
                 source.key.arn if source.key else None,
                 replica.key.arn if replica.key else None,
             ).apply(lambda a: replication_policy(a[0], a[1], a[2], a[3], args.primary_region, args.dr_region)),
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        destination: aws.s3.BucketReplicationConfigRuleDestinationArgsDict = {
-            "bucket": self.replica.arn,
-            "storage_class": "STANDARD",
-            "replication_time": {"status": "Enabled", "time": {"minutes": RTC_MINUTES}},
-            "metrics": {"status": "Enabled", "event_threshold": {"minutes": RTC_MINUTES}},
-        }
-        criteria: aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgsDict = {
-            "replica_modifications": {"status": "Enabled"}
-        }
-        if replica.key is not None:
-            destination["encryption_configuration"] = {"replica_kms_key_id": replica.key.arn}
-            criteria["sse_kms_encrypted_objects"] = {"status": "Enabled"}
-        rule: aws.s3.BucketReplicationConfigRuleArgsDict = {
-            "id": "replicate-all",
-            "status": "Enabled",
-            "priority": 1,
-            "filter": {},
-            "delete_marker_replication": {"status": "Enabled"},
-            "source_selection_criteria": criteria,
-            "destination": destination,
-        }
-        # S3 refuses a replication configuration while either bucket is unversioned, and the
-        # role must be able to act before the first object is copied.
+        kms = replica.key is not None
+        rule = aws.s3.BucketReplicationConfigRuleArgs(
+            id="replicate-everything",
+            status="Enabled",
+            priority=1,
+            # An empty filter selects the whole bucket and the V2 rule schema; only V2 rules
+            # can replicate delete markers.
+            filter=aws.s3.BucketReplicationConfigRuleFilterArgs(),
+            delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(status="Enabled"),
+            source_selection_criteria=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs(
+                # Metadata changes made to objects that arrived here as replicas are replicated
+                # too: what keeps the pair in step once the DR side replicates back after a failover.
+                replica_modifications=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaReplicaModificationsArgs(
+                    status="Enabled"
+                ),
+                # S3 skips SSE-KMS objects unless told to replicate them.
+                sse_kms_encrypted_objects=(
+                    aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaSseKmsEncryptedObjectsArgs(
+                        status="Enabled"
+                    )
+                    if kms
+                    else None
+                ),
+            ),
+            destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(
+                bucket=replica.bucket.arn,
+                storage_class="STANDARD",
+                encryption_configuration=(
+                    aws.s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs(
+                        replica_kms_key_id=replica.key.arn
+                    )
+                    if replica.key is not None
+                    else None
+                ),
+                replication_time=aws.s3.BucketReplicationConfigRuleDestinationReplicationTimeArgs(
+                    status="Enabled",
+                    time=aws.s3.BucketReplicationConfigRuleDestinationReplicationTimeTimeArgs(minutes=RTC_MINUTES),
+                ),
+                # RTC needs replication metrics, at the same threshold.
+                metrics=aws.s3.BucketReplicationConfigRuleDestinationMetricsArgs(
+                    status="Enabled",
+                    event_threshold=aws.s3.BucketReplicationConfigRuleDestinationMetricsEventThresholdArgs(
+                        minutes=RTC_MINUTES
+                    ),
+                ),
+            ),
+        )
+        # S3 rejects a replication configuration while either bucket is unversioned, and the
+        # role must hold its permissions before the first object is copied. Neither follows
+        # from the inputs (they name the buckets, not their versioning), so say it.
         self.replication = aws.s3.BucketReplicationConfig(
             f"{name}-replication",
-            bucket=self.source.id,
+            bucket=source.bucket.id,
             role=self.role.arn,
             rules=[rule],
             region=args.primary_region,
@@ -211,12 +297,17 @@ class ReplicatedBucket(pulumi.ComponentResource):
             ),
         )
 
-        self.source_arn = self.source.arn
-        self.replica_arn = self.replica.arn
-        self.replica_bucket = self.replica.bucket
+        self.source_arn = source.bucket.arn
+        self.replica_arn = replica.bucket.arn
+        self.replica_bucket = replica.bucket.bucket
         self.role_arn = self.role.arn
         self.register_outputs(
             {
+                "source": source.children(),
+                "replica": replica.children(),
+                "role": self.role,
+                "role_policy": self.role_policy,
+                "replication": self.replication,
                 "source_arn": self.source_arn,
                 "replica_arn": self.replica_arn,
                 "replica_bucket": self.replica_bucket,
@@ -224,45 +315,60 @@ class ReplicatedBucket(pulumi.ComponentResource):
             }
         )
 
-    def _side(self, prefix: str, bucket_name: str, region: str, args: ReplicatedBucketArgs) -> _Side:
+    def _side(self, prefix: str, bucket_name: str, region: str, args: ReplicatedBucketArgs) -> BucketSide:
+        """One region's bucket with its key and settings, each resource in `region`."""
+        # Buckets and keys hold the data (a key deleted is every object it encrypted lost);
+        # the settings around them can be recreated at will.
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
         child = pulumi.ResourceOptions(parent=self)
-        key = None
+        tags = dict(args.tags)
+
+        key: aws.kms.Key | None = None
+        key_alias: aws.kms.Alias | None = None
         if args.encryption == "aws:kms":
+            # A key per region: a KMS key never leaves its region, and the replica must stay
+            # readable while the primary region is down.
             key = aws.kms.Key(
                 f"{prefix}-key",
                 description=f"Encrypts s3://{bucket_name}",
                 enable_key_rotation=True,
-                deletion_window_in_days=30,
+                deletion_window_in_days=KMS_DELETION_WINDOW_DAYS,
                 region=region,
-                tags=dict(args.tags),
+                tags=tags,
                 opts=stateful,
             )
-            aws.kms.Alias(
+            key_alias = aws.kms.Alias(
                 f"{prefix}-key-alias",
                 name=f"alias/{bucket_name}",
                 target_key_id=key.key_id,
                 region=region,
                 opts=child,
             )
-        bucket = aws.s3.Bucket(f"{prefix}", bucket=bucket_name, region=region, tags=dict(args.tags), opts=stateful)
+
+        bucket = aws.s3.Bucket(f"{prefix}", bucket=bucket_name, region=region, tags=tags, opts=stateful)
         versioning = aws.s3.BucketVersioning(
             f"{prefix}-versioning",
             bucket=bucket.id,
-            versioning_configuration={"status": "Enabled"},
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
             region=region,
             opts=child,
         )
-        default: aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgsDict = {
-            "sse_algorithm": args.encryption
-        }
-        if key is not None:
-            default["kms_master_key_id"] = key.arn
         encryption = aws.s3.BucketServerSideEncryptionConfiguration(
             f"{prefix}-encryption",
             bucket=bucket.id,
-            # One data key per bucket instead of per object: fewer KMS calls, same protection.
-            rules=[{"apply_server_side_encryption_by_default": default, "bucket_key_enabled": key is not None}],
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=(
+                        aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                            sse_algorithm=args.encryption,
+                            kms_master_key_id=key.arn if key is not None else None,
+                        )
+                    ),
+                    # One data key per bucket rather than per object: far fewer KMS calls
+                    # (and KMS throttling) with the same protection. Meaningless for AES256.
+                    bucket_key_enabled=True if key is not None else None,
+                )
+            ],
             region=region,
             opts=child,
         )
@@ -279,32 +385,54 @@ class ReplicatedBucket(pulumi.ComponentResource):
         ownership = aws.s3.BucketOwnershipControls(
             f"{prefix}-ownership",
             bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
+            # ACLs off: the bucket owner owns every object, replicas included.
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
             region=region,
             opts=child,
         )
-        policy = aws.s3.BucketPolicy(
+        tls_only = aws.s3.BucketPolicy(
             f"{prefix}-tls-only",
             bucket=bucket.id,
             policy=bucket.arn.apply(tls_only_policy),
             region=region,
-            # A bucket policy put before the public access block could be judged public.
+            # S3 answers concurrent changes to one bucket's policy and public access block
+            # with OperationAborted; one after the other avoids that.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
         )
         lifecycle = aws.s3.BucketLifecycleConfiguration(
             f"{prefix}-lifecycle",
             bucket=bucket.id,
             rules=[
-                {
-                    "id": "expire-noncurrent-versions",
-                    "status": "Enabled",
-                    "filter": {},
-                    "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_version_days},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                }
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-noncurrent-versions",
+                    status="Enabled",
+                    # Empty filter: every object in the bucket.
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(),
+                    noncurrent_version_expiration=(
+                        aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                            noncurrent_days=args.noncurrent_version_days
+                        )
+                    ),
+                    abort_incomplete_multipart_upload=(
+                        aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                            days_after_initiation=ABORT_MULTIPART_DAYS
+                        )
+                    ),
+                )
             ],
             region=region,
-            # Lifecycle rules on versions need versioning in place first.
+            # Rules on noncurrent versions mean something only once versioning is on.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
-        return _Side(bucket, key, versioning, encryption, public_access, ownership, policy, lifecycle)
+        return BucketSide(
+            region=region,
+            key=key,
+            key_alias=key_alias,
+            bucket=bucket,
+            versioning=versioning,
+            encryption=encryption,
+            public_access=public_access,
+            ownership=ownership,
+            tls_only=tls_only,
+            lifecycle=lifecycle,
+        )
