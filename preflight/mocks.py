@@ -90,10 +90,37 @@ def _uuid(seed: str) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+# S3 settings resources are addressed by their bucket: AWS (and the provider) use its name as their id.
+_S3_BUCKET_SETTINGS = frozenset(
+    {
+        "aws:s3/bucketVersioning:BucketVersioning",
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
+    }
+)
+
+
 def _aws_resource(typ: str, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """Ids and ARNs shaped like AWS's own, per region, for the resources the program uses."""
     region = str(state.get("region") or DEFAULT_REGION)
+    if typ.startswith(("aws:iam/", "aws:route53/")):
+        return _aws_global_resource(typ, name, state)
     state.setdefault("region", region)
+    if typ in _S3_BUCKET_SETTINGS:
+        return str(state["bucket"]), state
+    if typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+        alarm = str(state.get("name") or name)
+        state.update(name=alarm, arn=f"arn:aws:cloudwatch:{region}:{ACCOUNT_ID}:alarm:{alarm}")
+        return alarm, state
+    if typ == "aws:secretsmanager/secretVersion:SecretVersion":
+        version = _uuid(f"{typ}:{name}")
+        secret_arn = str(state["secretId"])
+        state.update(arn=secret_arn, versionId=version)
+        return f"{secret_arn}|{version}", state
     if typ == "aws:s3/bucket:Bucket":
         bucket = str(state.get("bucket") or f"{name}-{_hex(name, 7)}")
         state.update(bucket=bucket, arn=f"arn:aws:s3:::{bucket}", bucketDomainName=f"{bucket}.s3.amazonaws.com")
@@ -106,15 +133,27 @@ def _aws_resource(typ: str, name: str, state: dict[str, Any]) -> tuple[str, dict
         alias = str(state.get("name") or f"alias/{name}")
         state.update(name=alias, arn=f"arn:aws:kms:{region}:{ACCOUNT_ID}:{alias}")
         return alias, state
-    if typ == "aws:iam/role:Role":
-        role = str(state.get("name") or f"{name}-{_hex(name, 7)}")
-        state.update(name=role, arn=f"arn:aws:iam::{ACCOUNT_ID}:role/{role}", uniqueId="AROA" + _hex(name, 16).upper())
-        return role, state
     if typ == "aws:secretsmanager/secret:Secret":
         secret = str(state.get("name") or name)
         arn = f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:{secret}-{_hex(secret, 6)}"
         state.update(name=secret, arn=arn)
         return arn, state
+    resource_id = _hex(f"{typ}:{name}", 20)
+    service = typ.split(":")[1].split("/")[0]
+    state.setdefault("arn", f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{name}")
+    return resource_id, state
+
+
+def _aws_global_resource(typ: str, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """IAM and Route 53: global services, so no region in their ids, ARNs or state."""
+    if typ == "aws:iam/rolePolicy:RolePolicy":
+        policy_name = str(state.get("name") or f"{name}-policy")
+        state.update(name=policy_name)
+        return f"{state['role']}:{policy_name}", state
+    if typ == "aws:iam/role:Role":
+        role = str(state.get("name") or f"{name}-{_hex(name, 7)}")
+        state.update(name=role, arn=f"arn:aws:iam::{ACCOUNT_ID}:role/{role}", uniqueId="AROA" + _hex(name, 16).upper())
+        return role, state
     if typ == "aws:route53/zone:Zone":
         zone_id = "Z" + _hex(name, 20).upper()
         state.update(zoneId=zone_id, nameServers=[f"ns-{i}.awsdns-{i:02d}.org" for i in range(1, 5)])
@@ -127,10 +166,7 @@ def _aws_resource(typ: str, name: str, state: dict[str, Any]) -> tuple[str, dict
         record_id = "_".join(str(state.get(k, "")) for k in ("zoneId", "name", "type", "setIdentifier"))
         state.update(fqdn=state.get("name"))
         return record_id, state
-    resource_id = _hex(f"{typ}:{name}", 20)
-    service = typ.split(":")[1].split("/")[0]
-    state.setdefault("arn", f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{name}")
-    return resource_id, state
+    return _hex(f"{typ}:{name}", 20), state
 
 
 class RecordingMonitor(MockMonitor):

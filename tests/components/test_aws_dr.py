@@ -4,18 +4,16 @@ regions, least-privilege IAM, ordering, protection, and secrets that stay secret
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pulumi
 import pytest
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from aws_mocks import install, run
 
 from components.dns_failover import DnsFailover, DnsFailoverArgs
 from components.replicated_bucket import ReplicatedBucket, ReplicatedBucketArgs
 from components.replicated_secret import ReplicatedSecret, ReplicatedSecretArgs, replica_arn
-from preflight.mocks import ACCOUNT_ID, PreflightMocks, RecordingMonitor
+from preflight.mocks import ACCOUNT_ID, RecordingMonitor
 from preflight.records import RecordedResource, is_secret
 
 PRIMARY, DR = "eu-north-1", "eu-west-1"
@@ -24,15 +22,7 @@ SECRET_VALUE = "s3cr3t-never-plain"
 
 @pytest.fixture(autouse=True)
 def mocks() -> RecordingMonitor:
-    monitor = RecordingMonitor(PreflightMocks(lambda name: {}))
-    pulumi.runtime.settings.set_root_resource(None)  # type: ignore[arg-type]
-    pulumi.runtime.set_mocks(monitor.mocks, project="ziggie-infra", stack="prod", preview=True, monitor=monitor)
-    return monitor
-
-
-def run(monitor: RecordingMonitor, build: Callable[[], Any]) -> dict[str, RecordedResource]:
-    _sync_await(run_pulumi_func(build))
-    return {r.name: r for r in monitor.records}
+    return install()
 
 
 def bucket_args(**overrides: Any) -> ReplicatedBucketArgs:
