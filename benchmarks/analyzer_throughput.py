@@ -46,21 +46,12 @@ def synthetic_stack(containers: int) -> tuple[list[RecordedResource], dict[str, 
         hosts[name] = {"dockerHost": url, "memoryGiB": 32, "cpus": 16, "reserveMemoryGiB": 2, "reserveCpus": 0.5}
         host_urn = _urn("ziggie:docker:Host", name)
         provider_urn = _urn("ziggie:docker:Host$pulumi:providers:docker", f"{name}-docker")
-        common = {"custom": True, "id": None, "protect": False, "retain_on_delete": False}
         records.append(
             RecordedResource(
                 urn=host_urn,
                 type="ziggie:docker:Host",
                 name=name,
                 custom=False,
-                id=None,
-                parent=None,
-                provider=None,
-                dependencies=(),
-                property_dependencies={},
-                protect=False,
-                retain_on_delete=False,
-                inputs={},
             )
         )
         records.append(
@@ -69,13 +60,9 @@ def synthetic_stack(containers: int) -> tuple[list[RecordedResource], dict[str, 
                 type="pulumi:providers:docker",
                 name=f"{name}-docker",
                 parent=host_urn,
-                provider=None,
-                dependencies=(),
-                property_dependencies={},
                 inputs={"host": url},
-                **common,
             )
-        )  # type: ignore[arg-type]
+        )
         for i in range(min(PER_HOST, containers - h * PER_HOST)):
             svc = f"svc{i:02d}"
             image = f"registry.example.com/ziggie/{svc}:1.{i}.0@{DIGEST}"
@@ -88,12 +75,9 @@ def synthetic_stack(containers: int) -> tuple[list[RecordedResource], dict[str, 
                     name=f"{name}-{svc}-image",
                     parent=host_urn,
                     provider=ref,
-                    dependencies=(),
-                    property_dependencies={},
                     inputs={"name": image, "keepLocally": True},
-                    **common,
                 )
-            )  # type: ignore[arg-type]
+            )
             records.append(
                 RecordedResource(
                     urn=_urn("ziggie:docker:Host$docker:index/container:Container", f"{name}-{svc}"),
@@ -118,7 +102,6 @@ def synthetic_stack(containers: int) -> tuple[list[RecordedResource], dict[str, 
                         "envs": [f"SERVICE={svc}", {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": "DB_PASSWORD=x"}],
                         "networksAdvanced": [{"name": "ziggie-network", "aliases": [svc]}],
                     },
-                    **common,  # type: ignore[arg-type]
                 )
             )
     return records, {"host-allocation": {"hosts": hosts}}

@@ -17,23 +17,27 @@ SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecordedResource:
-    """One resource registration, whole, as the engine received it."""
+    """One resource registration, whole, as the engine received it.
+
+    Everything past the identity defaults to what the engine assumes when a program leaves
+    it out, so a fixture or benchmark names only what it sets.
+    """
 
     urn: str
     type: str
     name: str
-    custom: bool
-    id: str | None
-    parent: str | None
-    provider: str | None
+    custom: bool = True
+    id: str | None = None
+    parent: str | None = None
+    provider: str | None = None
     """Provider reference as the engine sees it: ``"<provider urn>::<provider id>"``."""
-    dependencies: tuple[str, ...]
-    property_dependencies: dict[str, tuple[str, ...]]
-    protect: bool
-    retain_on_delete: bool
-    inputs: dict[str, Any]
+    dependencies: tuple[str, ...] = ()
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    protect: bool = False
+    retain_on_delete: bool = False
+    inputs: dict[str, Any] = field(default_factory=dict)
     """Inputs in wire form: secrets stay wrapped in the secret signature object."""
     outputs: dict[str, Any] = field(default_factory=dict)
 

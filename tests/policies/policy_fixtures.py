@@ -71,14 +71,6 @@ def root() -> RecordedResource:
         type="pulumi:pulumi:Stack",
         name=f"{PROJECT}-{STACK}",
         custom=False,
-        id=None,
-        parent=None,
-        provider=None,
-        dependencies=(),
-        property_dependencies={},
-        protect=False,
-        retain_on_delete=False,
-        inputs={},
     )
 
 
@@ -89,14 +81,7 @@ def host(host_name: str) -> RecordedResource:
         type=HOST_COMPONENT,
         name=host_name,
         custom=False,
-        id=None,
         parent=ROOT_URN,
-        provider=None,
-        dependencies=(),
-        property_dependencies={},
-        protect=False,
-        retain_on_delete=False,
-        inputs={},
     )
 
 
@@ -106,14 +91,8 @@ def provider(host_name: str, url: Any = None) -> RecordedResource:
         urn=_urn(PROVIDER, f"{host_name}-docker"),
         type=PROVIDER,
         name=f"{host_name}-docker",
-        custom=True,
         id=f"{host_name}-provider-id",
         parent=_urn(HOST_COMPONENT, host_name, None),
-        provider=None,
-        dependencies=(),
-        property_dependencies={},
-        protect=False,
-        retain_on_delete=False,
         inputs={"host": HOSTS.get(host_name, "") if url is None else url},
     )
 
@@ -152,14 +131,10 @@ def container(host_name: str, service: str, **inputs: Any) -> RecordedResource:
         urn=_urn(CONTAINER, f"{host_name}-{service}"),
         type=CONTAINER,
         name=f"{host_name}-{service}",
-        custom=True,
-        id=None,
         parent=_urn(HOST_COMPONENT, host_name, None),
         provider=provider_ref(host_name),
         dependencies=(_urn(REMOTE_IMAGE, f"{host_name}-{service}-image"),),
         property_dependencies={"image": (_urn(REMOTE_IMAGE, f"{host_name}-{service}-image"),)},
-        protect=False,
-        retain_on_delete=False,
         inputs=props,
     )
 
@@ -169,14 +144,8 @@ def remote_image(host_name: str, service: str, reference: Any) -> RecordedResour
         urn=_urn(REMOTE_IMAGE, f"{host_name}-{service}-image"),
         type=REMOTE_IMAGE,
         name=f"{host_name}-{service}-image",
-        custom=True,
-        id=None,
         parent=_urn(HOST_COMPONENT, host_name, None),
         provider=provider_ref(host_name),
-        dependencies=(),
-        property_dependencies={},
-        protect=False,
-        retain_on_delete=False,
         inputs={"name": reference, "keepLocally": True},
     )
 
@@ -249,14 +218,9 @@ def aws(
         urn=_urn(type_, name, AWS_COMPONENT),
         type=type_,
         name=name,
-        custom=True,
-        id=None,
         parent=_urn(AWS_COMPONENT, "dr", None),
-        provider=None,
         dependencies=tuple(dict.fromkeys(u for urns in pdeps.values() for u in urns)),
         property_dependencies=pdeps,
-        protect=False,
-        retain_on_delete=False,
         inputs={k: v for k, v in inputs.items() if v is not None},
         outputs=dict(outputs or {}),
     )
