@@ -37,21 +37,26 @@ def load() -> StackConfig:
         raise pulumi.RunError(str(exc)) from None
 
 
+def primary_output(primary: pulumi.StackReference, stack: str, output: str) -> pulumi.Output[Any]:
+    """An output the primary exports; a missing one fails the run, naming it."""
+
+    def present(value: Any) -> Any:
+        if value is None or value == "":
+            raise pulumi.RunError(f"primary stack {stack} exports no output {output}")
+        return value
+
+    return primary.get_output(output).apply(present)
+
+
 def from_primary(primary: pulumi.StackReference, stack: str, output: str, key: str) -> pulumi.Output[Any]:
     """One entry of a mapping the primary exports; a missing one fails the run, naming both."""
 
-    def pick(published: Mapping[str, Any] | None) -> Any:
-        if published is None:
-            raise pulumi.RunError(f"primary stack {stack} exports no output {output}")
+    def pick(published: Mapping[str, Any]) -> Any:
         if key not in published:
             raise pulumi.RunError(f"primary stack {stack} exports no {output} entry for {key}")
         return published[key]
 
-    return primary.get_output(output).apply(pick)
-
-
-def _missing(stack: str, output: str) -> str:
-    raise pulumi.RunError(f"primary stack {stack} exports no output {output}")
+    return primary_output(primary, stack, output).apply(pick)
 
 
 def image_inputs(cfg: StackConfig, primary: pulumi.StackReference | None) -> dict[str, pulumi.Input[str]]:
@@ -121,9 +126,7 @@ def aws_dr(
         check = dns.health_check
         zone_id: pulumi.Input[str] | None = dns.zone_id
         if zone_id is None and primary is not None and cfg.primary is not None:
-            zone_id = primary.get_output("dnsZoneId").apply(
-                lambda z: z if z else _missing(cfg.primary.stack if cfg.primary else "", "dnsZoneId")
-            )
+            zone_id = primary_output(primary, cfg.primary.stack, "dnsZoneId")
         failover = DnsFailover(
             "dns",
             DnsFailoverArgs(
