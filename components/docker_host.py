@@ -7,7 +7,7 @@ RemoteImage per service and the bounded containers themselves.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -15,6 +15,7 @@ import pulumi_docker as docker
 
 from config.models import MIB, Host, Logging, Network, Service
 from config.units import format_duration
+from generated import GeneratedFile
 
 LABEL_PREFIX = "ziggie"
 
@@ -34,6 +35,8 @@ class DockerHostArgs:
     features: Mapping[str, bool | str] = field(default_factory=dict)
     protect_data: bool = False
     """Protect volumes bound to host data paths, so a refactor cannot drop them (prod)."""
+    files: Mapping[str, Sequence[GeneratedFile]] = field(default_factory=dict)
+    """Generated files per service, uploaded into its container before it starts."""
 
 
 def _env_value(value: bool | str) -> str:
@@ -195,6 +198,13 @@ class DockerHost(pulumi.ComponentResource):
                 for p in service.ports
             ],
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=[svc])],
+            # The provider copies each file in before the container starts; a changed file is a
+            # changed input, so the plan shows it and the container is recreated with it.
+            uploads=[
+                docker.ContainerUploadArgs(file=f.path, content=f.content, executable=f.executable or None)
+                for f in sorted(args.files.get(svc, ()), key=lambda f: f.path)
+            ]
+            or None,
             privileged=service.privileged or None,
             opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
         )

@@ -14,6 +14,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components.docker_host import DockerHost, DockerHostArgs
 from config.models import Host, Logging, Network, Service
+from generated import GeneratedFile
 from preflight.mocks import PreflightMocks, RecordingMonitor
 from preflight.records import RecordedResource, is_secret
 
@@ -206,3 +207,18 @@ def test_container_depends_on_its_image_network_and_volume(mocks: RecordingMonit
 def test_cpu_reservation_maps_to_shares(reservation: str, shares: int) -> None:
     service = POSTGRES.model_copy(update={"cpu_reservation": Decimal(reservation), "cpus": Decimal("1")})
     assert service.cpu_shares == shares
+
+
+def test_generated_files_are_uploaded_into_their_container_only(mocks: RecordingMonitor) -> None:
+    files = {
+        "postgres": [
+            GeneratedFile("/etc/b.conf", "b = 2\n"),
+            GeneratedFile("/etc/a.conf", pulumi.Output.secret(f"password = {SECRET_VALUE}\n")),
+        ]
+    }
+    records = run(mocks, lambda: DockerHost("vps1", host_args(files=files)))
+    uploads = records["vps1-postgres"].inputs["uploads"]
+    assert [u["file"] for u in uploads] == ["/etc/a.conf", "/etc/b.conf"], records["vps1-postgres"].urn
+    assert is_secret(uploads[0]["content"])
+    assert uploads[1]["content"] == "b = 2\n"
+    assert "uploads" not in records["vps1-cadvisor"].inputs

@@ -1,0 +1,23 @@
+"""Configuration files the program generates for containers (nginx, Prometheus, Loki, ...).
+
+One module per file family, each a pure function from the typed stack config and the catalog
+to `GeneratedFile`s: the data is built first and rendered with the format's own library, never
+by string concatenation. `components.docker_host` uploads each file into its container with
+the docker provider's `upload`, so the plan shows the content (secrets stay Pulumi secrets).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class GeneratedFile:
+    """One file uploaded into a container at `path`; `content` may be a Pulumi secret."""
+
+    path: str
+    """Absolute path inside the container."""
+    content: pulumi.Input[str]
+    executable: bool = False
