@@ -303,6 +303,32 @@ class Logging(Model):
     max_file: int = Field(default=3, ge=1, le=100, description="Rotated files kept per container.")
 
 
+# A practical address check (local@domain.tld); the recipient's confirmation is the real test.
+_EMAIL = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+
+
+class Alerts(Model):
+    """Who is told when something needs a person: one list every alerting part reads."""
+
+    emails: tuple[Annotated[str, Field(pattern=_EMAIL, max_length=254)], ...] = Field(
+        default=(),
+        max_length=10,
+        description="Email addresses told of health-check alarms, budget thresholds and monitoring alerts "
+        "(at most 10: an AWS budget notification takes 10 subscribers).",
+    )
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        seen: set[str] = set()
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for i, email in enumerate(self.emails):
+            if email.lower() in seen:
+                problems.append((("emails", i), f"{email} is listed twice"))
+            seen.add(email.lower())
+        _raise(problems)
+        return self
+
+
 class Cloud(Model):
     """Switches for the cloud parts; all off unless a stack turns them on."""
 
@@ -420,6 +446,7 @@ class StackConfig(Model):
         default_factory=dict, description="Feature flags, passed as FEATURE_<NAME> to services that take them."
     )
     cloud: Cloud = Field(default_factory=Cloud, description="Switches for the cloud parts.")
+    alerts: Alerts = Field(default_factory=Alerts, description="Who is told when something needs a person.")
     primary: Primary | None = Field(default=None, description="The primary stack a standby reads; dr only.")
     aws: Aws | None = Field(default=None, description="The AWS disaster-recovery parts; needs cloud.awsDr.")
 

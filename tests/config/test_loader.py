@@ -339,6 +339,26 @@ BAD_INPUTS = [
         ],
         id="tier_is_not_a_choice",
     ),
+    pytest.param(
+        with_key("alerts", {"emails": ["ops@ziggie.example", "OPS@ziggie.example"]}),
+        {},
+        (),
+        [line("alerts.emails[1]", "OPS@ziggie.example is listed twice")],
+        id="alert_email_listed_twice_in_another_case",
+    ),
+    pytest.param(
+        with_key("alerts", {"emails": ["ops at ziggie.example"]}),
+        {},
+        (),
+        [
+            line(
+                "alerts.emails[0]",
+                "String should match pattern '^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}$'"
+                ' (got "ops at ziggie.example")',
+            )
+        ],
+        id="alert_email_without_at_sign",
+    ),
 ]
 
 
