@@ -28,6 +28,7 @@ MODELS: list[type[BaseModel]] = [
     models.Network,
     models.Logging,
     models.Cloud,
+    models.Alerts,
     models.Primary,
     models.Aws,
     models.Dns,
