@@ -263,10 +263,17 @@ def load_stack_config(
     all_secret_refs = _referenced_secrets(
         {n: {**s, "enabled": True} for n, s in raw["services"].items() if isinstance(s, Mapping)}
     )
+    from_replicas = isinstance(primary, Mapping) and primary.get("secretsFromReplicas") is True
     for key in sorted(others):
         if key in secrets:
             continue
-        if key in all_secret_refs:
+        if from_replicas and key in all_secret_refs:
+            problems.append(
+                Problem(
+                    key_path((key,)), "is not read: primary.secretsFromReplicas reads it from the primary's replicas"
+                )
+            )
+        elif key in all_secret_refs:
             service = all_secret_refs[key][0]
             problems.append(Problem(key_path((key,)), f"is not read by any enabled service ({service} is disabled)"))
         else:

@@ -25,6 +25,7 @@ from pulumi.runtime.sync_await import _sync_await
 from config.loader import PROJECT, ConfigError, load_stack_config
 from config.models import StackConfig
 from preflight.mocks import PreflightMocks, RecordingMonitor
+from preflight.project import ProjectError, StackConfigError, apply_project_config, load_project
 from preflight.records import RecordedResource
 from preflight.stackfile import StackFile, StackFileError, read_stack_file
 
@@ -73,11 +74,22 @@ def _short_stack_name(reference: str) -> str:
     return reference.rsplit("/", 1)[-1]
 
 
-def _read(stack: str, path: Path) -> tuple[StackFile, StackConfig]:
+def _read(stack: str, path: Path, project_dir: Path) -> tuple[StackFile, StackConfig]:
     try:
         stack_file = read_stack_file(path)
     except StackFileError as exc:
         raise PreflightError(str(exc)) from None
+    # Before the program runs, the CLI merges the stack's config with Pulumi.yaml's
+    # declarations and refuses the stack if they disagree (preflight/project.py).
+    try:
+        project = load_project(project_dir / "Pulumi.yaml")
+        stack_file = apply_project_config(project, stack, stack_file)
+    except ProjectError as exc:
+        raise PreflightError(str(exc)) from None
+    except StackConfigError as exc:
+        raise PreflightError(
+            f"{path.name}: {exc} (the Pulumi CLI refuses this stack against Pulumi.yaml's config declarations)"
+        ) from None
     try:
         config = load_stack_config(stack_file.config, stack_file.secret_keys, source=path.name, stack=stack)
     except ConfigError as exc:
@@ -98,7 +110,7 @@ def run_stack(
     is itself previewed from its own stack file, so a renamed or missing output fails here.
     """
     path = config_file or stack_file_for(stack, project_dir)
-    stack_file, config = _read(stack, path)
+    stack_file, config = _read(stack, path, project_dir)
 
     def referenced(name: str) -> Mapping[str, Any]:
         short = _short_stack_name(name)

@@ -9,7 +9,9 @@ it exactly as it would a decrypted secret, and it never is a real one.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,17 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bo
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# The CLI reads stack files with gopkg.in/yaml.v3, where only true/false (in three spellings)
+# are booleans; PyYAML's YAML 1.1 also turns yes/no/on/off into booleans, which would let a
+# `type: boolean` key set to `yes` pass here and fail `pulumi preview`.
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_UniqueKeyLoader.add_implicit_resolver(  # type: ignore[no-untyped-call]
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,8 @@ class StackFile:
     path: Path
     config: dict[str, str]
     secret_keys: tuple[str, ...]
+    values: Mapping[str, Any] = field(default_factory=dict)
+    """Each key's value as the file holds it (`{"secure": ...}` kept), for the CLI's project rules."""
 
 
 def placeholder(key: str) -> str:
@@ -76,4 +91,6 @@ def read_stack_file(path: Path) -> StackFile:
             config[key] = value
         else:
             config[key] = json.dumps(value)
-    return StackFile(path=path, config=config, secret_keys=tuple(sorted(secret_keys)))
+    return StackFile(
+        path=path, config=config, secret_keys=tuple(sorted(secret_keys)), values=dict(document.get("config") or {})
+    )

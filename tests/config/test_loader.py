@@ -705,6 +705,19 @@ def test_secret_of_a_disabled_service_is_named_as_unused() -> None:
     ]
 
 
+def test_standby_reading_replicas_refuses_its_own_copy_of_a_secret() -> None:
+    # Not declared in Pulumi.yaml (dr sets none), so only the program can say it is not read.
+    root = Path(__file__).resolve().parents[2]
+    stack_file = read_stack_file(root / "Pulumi.dr.yaml")
+    config = {**stack_file.config, f"{NS}postgresPassword": "x"}
+    secret_keys = [*stack_file.secret_keys, f"{NS}postgresPassword"]
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(config, secret_keys, source="Pulumi.dr.yaml", stack="dr")
+    assert [f"{p.path}: {p.message}" for p in caught.value.problems] == [
+        f"{NS}postgresPassword: is not read: primary.secretsFromReplicas reads it from the primary's replicas"
+    ]
+
+
 def test_structured_key_set_as_secret_is_refused_without_echoing_it() -> None:
     config, secret_keys = cli_config(good_stack())
     config[f"{NS}network"] = json.dumps({"mtu": "sensitive-looking-value"})
