@@ -5,6 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
+# preflight and the tests run the policy pack with .venv's python, which has policies/requirements.txt.
+# Unset, preflight picks the pack's own virtualenv (policies/venv, made by `pulumi install` in
+# policies/) as the Pulumi CLI does, and fails as the CLI would when it is missing.
+export PREFLIGHT_POLICY_PYTHON ?= $(CURDIR)/$(PY)
 
 .PHONY: preflight test lint benchmark reference
 

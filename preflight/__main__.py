@@ -1,18 +1,21 @@
-"""`python -m preflight --stack STACK [--config-file PATH] [--json]`: a credential-free preview.
+"""`python -m preflight --stack STACK [--format text|json|markdown]`: a credential-free preview.
 
-Runs the program under Pulumi mocks with the stack's real config files, then the CrossGuard
-pack over the analyzer protocol the Pulumi CLI uses, and prints the plan and the verdicts.
-Exit 0: clean (advisory findings allowed); 1: a mandatory policy violation; 2: bad config,
-a program error or a policy pack that cannot run (message on stderr).
+Applies the Pulumi CLI's project config rules to the stack, runs the program under Pulumi mocks
+with the stack's real config files, then runs the CrossGuard pack the way the CLI starts it and
+over the analyzer protocol it speaks, and prints the report, verdict first.
+Exit 0: clean (advisory findings allowed); 1: a mandatory policy violation; 2: config the CLI or
+the program refuses, a program error or a policy pack that cannot run (message on stderr).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from config.loader import PROJECT
+from preflight.packruntime import PYTHON_OVERRIDE_ENV
+from preflight.report import MARKDOWN_LIMIT, Report, render
 from preflight.runner import PROJECT_DIR, PreflightError, run_stack
 
 POLICY_PACK = PROJECT_DIR / "policies"
@@ -23,9 +26,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m preflight", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", required=True, help="stack name: dev, prod or dr")
     parser.add_argument("--config-file", type=Path, help="stack file to use instead of Pulumi.<stack>.yaml")
+    parser.add_argument("--policy-pack", type=Path, default=POLICY_PACK, help="policy pack directory (policies)")
     parser.add_argument("--policy-config", type=Path, help="policy config instead of policies/config/<stack>.json")
+    parser.add_argument(
+        "--policy-python",
+        type=Path,
+        help=f"interpreter to run the pack with instead of the CLI's choice (also ${PYTHON_OVERRIDE_ENV})",
+    )
     parser.add_argument("--no-policy", action="store_true", help="skip the policy pack")
-    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text", help="report format")
+    parser.add_argument("--json", action="store_const", const="json", dest="format", help="same as --format json")
+    parser.add_argument(
+        "--max-chars", type=int, default=MARKDOWN_LIMIT, help=f"Markdown size budget (default {MARKDOWN_LIMIT})"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -34,25 +47,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"preflight: {exc}", file=sys.stderr)
         return 2
 
-    violations = None
+    pack = None
     if not args.no_policy:
-        from preflight.analyzer import AnalyzerError, PolicyConfigError, analyze
+        from preflight.analyzer import AnalyzerError, PolicyConfigError, run_pack
 
-        policy_config = args.policy_config or POLICY_PACK / "config" / f"{args.stack}.json"
+        policy_config = args.policy_config or args.policy_pack / "config" / f"{args.stack}.json"
         try:
-            violations = analyze(POLICY_PACK, policy_config if policy_config.exists() else None, plan.resources)
+            pack = run_pack(
+                args.policy_pack,
+                policy_config if policy_config.exists() else None,
+                plan.resources,
+                stack=args.stack,
+                project=PROJECT,
+                python=args.policy_python,
+            )
         except (AnalyzerError, PolicyConfigError) as exc:
             print(f"preflight: policy pack: {exc}", file=sys.stderr)
             return 2
 
-    from preflight.report import render_json, render_text
-
-    if args.json:
-        print(json.dumps(render_json(plan, violations), indent=2, default=str))
-    else:
-        print(render_text(plan, violations or ()))
-    mandatory = [v for v in violations or () if v.enforcement == "mandatory"]
-    return 1 if mandatory else 0
+    report = Report(plan=plan, pack=pack)
+    print(render(report, args.format, args.max_chars))
+    return 1 if report.count("mandatory") else 0
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@
 What the CLI does, read from pulumi/pulumi (``sdk/go/common/resource/plugin/analyzer_plugin.go``,
 ``pkg/resource/deploy/step_generator.go``, ``pkg/resource/analyzer/config.go``) and mirrored here:
 
-* Start: the ``pulumi-analyzer-policy-python`` shim runs ``python -u -m pulumi.policy
-  <engine-address> .`` with the pack's directory as working directory; the pack prints its
-  port as the first line of stdout. Then ``Handshake`` (pulumi-policy 1.21.0 leaves it
+* Start: the Python language host's ``RunPlugin`` runs ``python -u -m pulumi.policy
+  <engine-address> <pack-dir>`` with the pack's directory as working directory, the interpreter
+  chosen from PulumiPolicy.yaml's runtime options (:mod:`preflight.packruntime`); the pack
+  prints its port as the first line of stdout. Then ``Handshake`` (pulumi-policy 1.21.0 leaves it
   UNIMPLEMENTED, which the CLI tolerates), ``ConfigureStack``, ``GetAnalyzerInfo``, and
   ``Configure`` with the reconciled config: every policy, with its enforcement level and
   its properties = the schema's top-level ``default`` values overlaid with the config file.
@@ -34,7 +35,6 @@ import json
 import os
 import queue
 import subprocess
-import sys
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
@@ -55,11 +55,13 @@ from pulumi.runtime.proto import (
     engine_pb2_grpc,
 )
 
+from preflight.packruntime import PackInterpreter, PackRuntimeError, resolve_interpreter
 from preflight.records import RecordedResource
 
 __all__ = [
     "AnalyzerError",
     "AnalyzerInfo",
+    "PackRun",
     "PolicyConfigError",
     "PolicyInfo",
     "PolicyPackSession",
@@ -69,6 +71,7 @@ __all__ = [
     "analyze",
     "load_policy_config",
     "reconcile_policy_config",
+    "run_pack",
 ]
 
 ENFORCEMENT_LEVELS: Final = ("advisory", "mandatory", "remediate", "disabled")
@@ -386,8 +389,12 @@ class PolicyPackSession:
         stack: str = "",
         project: str = "",
         organization: str = "",
+        python: str | os.PathLike[str] | None = None,
     ) -> None:
         self.pack_dir = Path(pack_dir).resolve()
+        self.python = python
+        """An explicit interpreter; None resolves the CLI's (see :func:`resolve_interpreter`)."""
+        self.interpreter: PackInterpreter | None = None
         self.timeout = timeout
         self.stack, self.project, self.organization = stack, project, organization
         self._process: subprocess.Popen[bytes] | None = None
@@ -436,13 +443,17 @@ class PolicyPackSession:
             return
         if not (self.pack_dir / "PulumiPolicy.yaml").is_file():
             raise PolicyPackStartError(f"{self.pack_dir}: not a policy pack (no PulumiPolicy.yaml)")
+        try:
+            self.interpreter = resolve_interpreter(self.pack_dir, self.python)
+        except PackRuntimeError as exc:
+            raise PolicyPackStartError(f"policy pack {self.pack_dir} failed to start: {exc}") from None
         self._engine = grpc.server(futures.ThreadPoolExecutor(max_workers=2), options=_GRPC_OPTIONS)
         engine_pb2_grpc.add_EngineServicer_to_server(self._engine_servicer, self._engine)
         engine_port = self._engine.add_insecure_port("127.0.0.1:0")
         self._engine.start()
         engine_address = f"127.0.0.1:{engine_port}"
 
-        env = dict(os.environ)
+        env = self.interpreter.environ(os.environ)
         if self.project and self.stack:
             env.update(
                 PULUMI_PROJECT=self.project,
@@ -450,9 +461,9 @@ class PolicyPackSession:
                 PULUMI_DRY_RUN="true",
                 PULUMI_ORGANIZATION=self.organization or "organization",
             )
-        # Exactly the CLI's command: the pack directory is the working directory and "." the program.
+        # The language host's command: the pack directory is both the working directory and the program.
         self._process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "pulumi.policy", engine_address, "."],
+            self.interpreter.command(engine_address, self.pack_dir),
             cwd=self.pack_dir,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -665,6 +676,48 @@ class PolicyPackSession:
                 type=provider.type, properties=_struct(provider.inputs), urn=provider.urn, name=provider.name
             )
         return built[provider.urn]
+
+
+@dataclass(frozen=True)
+class PackRun:
+    """One run of a pack over a plan: what ran, with which interpreter, and what it found."""
+
+    name: str
+    version: str
+    interpreter: str
+    """The interpreter's path and why it was chosen."""
+    policies: Mapping[str, str]
+    """Every policy of the pack and the enforcement level it ran at (``disabled`` did not run)."""
+    violations: list[Violation]
+
+    @property
+    def policies_run(self) -> int:
+        """Policies that ran: all but the disabled ones."""
+        return sum(1 for level in self.policies.values() if level != "disabled")
+
+
+def run_pack(
+    pack_dir: Path,
+    policy_config_path: Path | None,
+    resources: Sequence[RecordedResource],
+    *,
+    stack: str = "",
+    project: str = "",
+    python: str | os.PathLike[str] | None = None,
+    timeout: float = 120.0,
+) -> PackRun:
+    """Run the pack at ``pack_dir`` over ``resources`` once and stop it; errors as :func:`analyze`."""
+    with PolicyPackSession(pack_dir, timeout=timeout, stack=stack, project=project, python=python) as session:
+        settings = session.configure(policy_config_path)
+        violations = session.run(resources)
+        assert session.interpreter is not None
+        return PackRun(
+            name=session.info.name,
+            version=session.info.version,
+            interpreter=f"{session.interpreter.python} ({session.interpreter.reason})",
+            policies={name: entry.enforcement or "advisory" for name, entry in settings.items()},
+            violations=violations,
+        )
 
 
 def analyze(

@@ -76,10 +76,10 @@ def test_policy_metadata(module: str) -> None:
         assert policy.config_schema is not None, f"{module} is configurable and needs a config_schema"
 
 
-def test_pack_starts_under_the_cli_command_and_prints_its_port_first() -> None:
+def test_pack_starts_under_the_language_hosts_command_and_prints_its_port_first() -> None:
     # The engine address is parsed but unused by pulumi-policy 1.21.0, so a dead one still starts.
     process = subprocess.Popen(
-        [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:1", "."],
+        [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:1", str(PACK_DIR)],
         cwd=PACK_DIR,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -4,12 +4,11 @@ guardrails exist for (a floating tag, ollama moved onto host 1) fail with exact 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from preflight_cli import run_preflight
 
 from preflight.runner import PROJECT_DIR
 
@@ -18,14 +17,7 @@ VPS1_PROVIDER = "urn:pulumi:prod::ziggie-infra::ziggie:docker:Host$pulumi:provid
 
 
 def preflight(*args: str) -> tuple[int, dict[str, Any], str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "preflight", "--json", *args],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_preflight("--json", *args)
     return result.returncode, json.loads(result.stdout) if result.stdout else {}, result.stderr
 
 

@@ -6,13 +6,12 @@ CLI's own message (pkg/workspace/config.go, sdk/go/common/workspace/project.go).
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+from preflight_cli import run_preflight
 
 from preflight.project import (
     ItemsType,
@@ -260,14 +259,7 @@ def test_cli_exits_2_with_the_clis_reason(tmp_path: Path) -> None:
     features = "  ziggie-infra:features:\n    AI_INSTRUCTOR: true\n    WORKFLOW_BUILDER: true\n"
     assert features in committed
     path.write_text(committed.replace(features, "  ziggie-infra:features: all\n"))
-    result = subprocess.run(
-        [sys.executable, "-m", "preflight", "--stack", "dev", "--config-file", str(path), "--no-policy"],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_preflight("--stack", "dev", "--config-file", str(path), "--no-policy")
     assert result.returncode == 2
     assert (
         "Pulumi.dev.yaml: validating stack config: Stack 'dev' with configuration key 'features' must be of type "

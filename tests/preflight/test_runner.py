@@ -4,17 +4,16 @@ depends on prod's outputs only."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from preflight_cli import run_preflight
 
 from config.catalog import DEFAULT_CATALOG
 from config.models import MIB
 from preflight.records import is_secret
-from preflight.report import allocations, render_json, render_text
+from preflight.report import Report, allocations, render_json, render_text
 from preflight.runner import PROJECT_DIR, PlanResult, PreflightError, run_stack
 from preflight.stackfile import placeholder
 
@@ -61,7 +60,7 @@ def test_prod_hosts_fit_their_pools(prod: PlanResult) -> None:
 @pytest.mark.parametrize("stack", ["dev", "prod", "dr"])
 def test_secrets_never_plain(stack: str) -> None:
     plan = run_stack(stack)
-    rendered = json.dumps(render_json(plan)) + render_text(plan)
+    rendered = json.dumps(render_json(Report(plan, None))) + render_text(Report(plan, None))
     for key in plan.config.secret_keys():
         assert placeholder(f"ziggie-infra:{key}") not in rendered, f"{stack}: {key} printed"
     for r in plan.resources:
@@ -73,8 +72,8 @@ def test_secrets_never_plain(stack: str) -> None:
 
 
 def test_two_runs_give_the_same_plan() -> None:
-    first = render_json(run_stack("prod"))
-    second = render_json(run_stack("prod"))
+    first = render_json(Report(run_stack("prod"), None))
+    second = render_json(Report(run_stack("prod"), None))
     assert first == second
 
 
@@ -146,19 +145,8 @@ def test_bad_config_file_fails_before_any_resource(tmp_path: Path) -> None:
         run_stack("prod", bad)
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "preflight", *args],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 def test_cli_json_lists_resources_and_outputs() -> None:
-    result = _cli("--stack", "prod", "--json", "--no-policy")
+    result = run_preflight("--stack", "prod", "--json", "--no-policy")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["stack"] == "prod"
@@ -179,7 +167,7 @@ def test_cli_json_lists_resources_and_outputs() -> None:
 def test_cli_bad_config_exits_2_without_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "Pulumi.dev.yaml"
     bad.write_text((PROJECT_DIR / "Pulumi.dev.yaml").read_text().replace("memory: 3G", "memory: -3G"))
-    result = _cli("--stack", "dev", "--config-file", str(bad), "--no-policy")
+    result = run_preflight("--stack", "dev", "--config-file", str(bad), "--no-policy")
     assert result.returncode == 2
     assert "Pulumi.dev.yaml: ziggie-infra:services.ollama.memory: invalid size '-3G'" in result.stderr
     assert "Traceback" not in result.stderr
@@ -187,7 +175,7 @@ def test_cli_bad_config_exits_2_without_traceback(tmp_path: Path) -> None:
 
 
 def test_cli_text_report_shows_host_tables() -> None:
-    result = _cli("--stack", "prod", "--no-policy")
+    result = run_preflight("--stack", "prod", "--no-policy")
     assert result.returncode == 0, result.stderr
     assert "host vps1 (ssh://deploy@203.0.113.10): pool 14.00 GiB / 3.50 vCPU" in result.stdout
     assert "  total" in result.stdout
