@@ -10,6 +10,7 @@ the program refuses, a program error or a policy pack that cannot run (message o
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -66,7 +67,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
     report = Report(plan=plan, pack=pack)
-    print(render(report, args.format, args.max_chars))
+    try:
+        print(render(report, args.format, args.max_chars))
+    except BrokenPipeError:  # `| head`: the reader has what it wanted; nothing more to flush
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 1 if report.count("mandatory") else 0
 
 

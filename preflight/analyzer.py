@@ -40,7 +40,7 @@ import weakref
 from collections.abc import Mapping, Sequence
 from concurrent import futures
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
@@ -55,7 +55,7 @@ from pulumi.runtime.proto import (
     engine_pb2_grpc,
 )
 
-from preflight.packruntime import PackInterpreter, PackRuntimeError, resolve_interpreter
+from preflight.packruntime import PackInterpreter, PackRuntimeError, read_policy_project, resolve_interpreter
 from preflight.records import RecordedResource
 
 __all__ = [
@@ -395,6 +395,7 @@ class PolicyPackSession:
         self.python = python
         """An explicit interpreter; None resolves the CLI's (see :func:`resolve_interpreter`)."""
         self.interpreter: PackInterpreter | None = None
+        self._version: str | None = None
         self.timeout = timeout
         self.stack, self.project, self.organization = stack, project, organization
         self._process: subprocess.Popen[bytes] | None = None
@@ -445,6 +446,7 @@ class PolicyPackSession:
             raise PolicyPackStartError(f"{self.pack_dir}: not a policy pack (no PulumiPolicy.yaml)")
         try:
             self.interpreter = resolve_interpreter(self.pack_dir, self.python)
+            self._version = read_policy_project(self.pack_dir).version
         except PackRuntimeError as exc:
             raise PolicyPackStartError(f"policy pack {self.pack_dir} failed to start: {exc}") from None
         self._engine = grpc.server(futures.ThreadPoolExecutor(max_workers=2), options=_GRPC_OPTIONS)
@@ -525,6 +527,9 @@ class PolicyPackSession:
             ),
         )
         self._info = self._read_info(self._call("GetAnalyzerInfo", empty_pb2.Empty()))
+        if self._version:
+            # The CLI reports PulumiPolicy.yaml's version over the pack's (pulumi-policy says 0.0.1).
+            self._info = replace(self._info, version=self._version)
 
     def close(self) -> None:
         """Stop the pack process and the engine service; safe to call more than once."""

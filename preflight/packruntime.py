@@ -68,8 +68,18 @@ class PackInterpreter:
         return [str(self.python), "-u", "-m", "pulumi.policy", engine_address, str(pack_dir)]
 
 
-def read_runtime(pack_dir: Path) -> tuple[str, dict[str, Any]]:
-    """PulumiPolicy.yaml's runtime name and options (``runtime: python`` or ``{name, options}``)."""
+@dataclass(frozen=True)
+class PolicyProject:
+    """What PulumiPolicy.yaml says: the runtime, its options and the pack's version."""
+
+    runtime: str
+    options: Mapping[str, Any]
+    version: str | None
+    """Used over the version the pack reports (analyzer_plugin.go, ``GetAnalyzerInfo``)."""
+
+
+def read_policy_project(pack_dir: Path) -> PolicyProject:
+    """PulumiPolicy.yaml's runtime (``python`` or ``{name, options}``) and version."""
     path = pack_dir / "PulumiPolicy.yaml"
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -77,15 +87,25 @@ def read_runtime(pack_dir: Path) -> tuple[str, dict[str, Any]]:
         raise PackRuntimeError(f"{pack_dir}: not a policy pack (no PulumiPolicy.yaml)") from None
     except yaml.YAMLError as exc:
         raise PackRuntimeError(f"{path}: {exc}") from None
-    runtime = document.get("runtime") if isinstance(document, Mapping) else None
+    if not isinstance(document, Mapping):
+        raise PackRuntimeError(f"{path}: must be a mapping")
+    version = document.get("version")
+    version = str(version) if version is not None else None
+    runtime = document.get("runtime")
     if isinstance(runtime, str):
-        return runtime, {}
+        return PolicyProject(runtime, {}, version)
     if isinstance(runtime, Mapping) and isinstance(runtime.get("name"), str):
         options = runtime.get("options") or {}
         if not isinstance(options, Mapping):
             raise PackRuntimeError(f"{path}: runtime.options must be a mapping")
-        return runtime["name"], dict(options)
+        return PolicyProject(runtime["name"], dict(options), version)
     raise PackRuntimeError(f"{path}: runtime must be `python` or `{{name: python, options: ...}}`")
+
+
+def read_runtime(pack_dir: Path) -> tuple[str, dict[str, Any]]:
+    """PulumiPolicy.yaml's runtime name and options."""
+    project = read_policy_project(pack_dir)
+    return project.runtime, dict(project.options)
 
 
 def _ambient_python() -> Path | None:

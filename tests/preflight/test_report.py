@@ -55,7 +55,7 @@ def test_text_starts_with_the_verdict_and_names_the_pack_that_ran(prod: PlanResu
     lines = render_text(Report(prod, prod_pack)).splitlines()
     assert lines[0] == (
         f"preflight prod: PASS · {len(prod.resources)} resources · policy pack ziggie-guardrails "
-        f"{prod_pack.version}: 10 of 10 policies run · 0 mandatory, 0 advisory violations"
+        "0.1.0: 10 of 10 policies run · 0 mandatory, 0 advisory violations"
     )
     assert lines[2].startswith(f"  policy pack ran with {sys.executable} (PREFLIGHT_POLICY_PYTHON)")
 
