@@ -10,14 +10,16 @@ import yaml
 
 from config.catalog import DEFAULT_CATALOG
 from config.loader import STRING_KEYS, STRUCTURED_KEYS
-from config.models import StackConfig
+from config.models import SMTP_PASSWORD_KEY, StackConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT: dict[str, Any] = yaml.safe_load((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))
 DECLARED: dict[str, dict[str, Any]] = PROJECT["config"]
 
 MODEL_KEYS = {field.alias or name: field for name, field in StackConfig.model_fields.items()}
-SECRET_KEYS = {key for entry in DEFAULT_CATALOG.values() for key in entry.get("secretEnv", {}).values()}
+SECRET_KEYS = {key for entry in DEFAULT_CATALOG.values() for key in entry.get("secretEnv", {}).values()} | {
+    SMTP_PASSWORD_KEY
+}
 
 
 def test_project_name_is_the_config_namespace() -> None:
