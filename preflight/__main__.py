@@ -1,4 +1,4 @@
-"""`python -m preflight --stack STACK [--config-file PATH] [--json]`: a credential-free preview.
+"""`python -m preflight --stack STACK [--config-file PATH] [--json] [--show-files]`: a credential-free preview.
 
 Runs the program under Pulumi mocks with the stack's real config files, then the CrossGuard
 pack over the analyzer protocol the Pulumi CLI uses, and prints the plan and the verdicts.
@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policy-config", type=Path, help="policy config instead of policies/config/<stack>.json")
     parser.add_argument("--no-policy", action="store_true", help="skip the policy pack")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    parser.add_argument(
+        "--show-files", action="store_true", help="print the content of uploaded files (secret ones stay hidden)"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -45,12 +48,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"preflight: policy pack: {exc}", file=sys.stderr)
             return 2
 
+    from preflight.files import files_json, render_files, uploaded_files
     from preflight.report import render_json, render_text
 
+    files = uploaded_files(plan.resources)
     if args.json:
-        print(json.dumps(render_json(plan, violations), indent=2, default=str))
+        document = render_json(plan, violations)
+        document["files"] = files_json(files, args.show_files)
+        print(json.dumps(document, indent=2, default=str))
     else:
         print(render_text(plan, violations or ()))
+        print()
+        print(render_files(files, args.show_files))
     mandatory = [v for v in violations or () if v.enforcement == "mandatory"]
     return 1 if mandatory else 0
 
