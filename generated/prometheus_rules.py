@@ -246,8 +246,8 @@ def database_rules(cfg: StackConfig) -> list[dict[str, Any]]:
                     f'redis_memory_used_bytes{{service="redis-exporter"}} > {threshold}',
                     "5m",
                     "warning",
-                    f"redis on {host}: {{{{ $value | humanize1024 }}}}B used, above {t.redis_memory_percent}%"
-                    f" of maxmemory {written}; allkeys-lru eviction is dropping keys",
+                    f"redis on {host}: memory above {t.redis_memory_percent}% of maxmemory {written};"
+                    " at the limit redis evicts keys by its maxmemory-policy",
                     where,
                 )
             )

@@ -12,6 +12,7 @@ or `placed_copy` (one container on the service's placed host).
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,8 @@ AGENTS = ("node-exporter", "cadvisor", "promtail")
 """Services that run a copy on every host of a stack."""
 
 ALERTMANAGER_PORT = 9093
+PROMETHEUS_CONFIG = "/etc/prometheus/prometheus.yml"
+"""Where the catalog's prometheus command reads its configuration."""
 RULES_PATH = "/etc/prometheus/rules/ziggie.yml"
 """The alert rule file inside the prometheus container (generated.prometheus_rules writes it)."""
 
@@ -79,8 +82,11 @@ def scrape_configs(cfg: StackConfig, copies: Copies = per_host_copies) -> list[d
 
 
 def rule_files() -> list[str]:
-    """The rule files Prometheus loads, as paths inside its container."""
-    return [RULES_PATH]
+    """The rule files Prometheus loads, relative to prometheus.yml's directory as Prometheus resolves them.
+
+    Relative, so the same text resolves inside the container and in a test's copy of its layout.
+    """
+    return [posixpath.relpath(RULES_PATH, posixpath.dirname(PROMETHEUS_CONFIG))]
 
 
 def alerting(cfg: StackConfig) -> dict[str, Any]:
