@@ -52,9 +52,7 @@ def alert_names(cfg: StackConfig) -> set[str]:
 # --- unit tests for `promtool test rules` ------------------------------------------------------
 
 
-def case(
-    alert: str, series: list[dict[str, str]], eval_time: str, expected: list[dict[str, Any]]
-) -> dict[str, Any]:
+def case(alert: str, series: list[dict[str, str]], eval_time: str, expected: list[dict[str, Any]]) -> dict[str, Any]:
     """One promtool unit test: the input series and the alerts expected at `eval_time`."""
     return {
         "interval": "1m",
@@ -241,7 +239,12 @@ def target_cases(cfg: StackConfig) -> list[dict[str, Any]]:
     series = selector("up", target)
     summary = f"{name} on {host}: Prometheus cannot scrape {name}:9100"
     return [
-        case("ScrapeTargetDown", [{"series": series, "values": "0x10"}], "6m", [fired({**target, "severity": "critical"}, summary)]),
+        case(
+            "ScrapeTargetDown",
+            [{"series": series, "values": "0x10"}],
+            "6m",
+            [fired({**target, "severity": "critical"}, summary)],
+        ),
         # Down for less than `for: 5m` is a blip, not an alert.
         case("ScrapeTargetDown", [{"series": series, "values": "1x5 0x5"}], "9m", []),
     ]
@@ -392,9 +395,7 @@ def test_data_disk_rule_watches_every_mount_on_the_way_to_the_data_paths() -> No
 
 
 def targets(jobs: list[dict[str, Any]]) -> dict[str, list[tuple[str, dict[str, str]]]]:
-    return {
-        job["job_name"]: [(t, sc["labels"]) for sc in job["static_configs"] for t in sc["targets"]] for job in jobs
-    }
+    return {job["job_name"]: [(t, sc["labels"]) for sc in job["static_configs"] for t in sc["targets"]] for job in jobs}
 
 
 def test_per_host_agents_are_scraped_on_every_host_by_their_per_host_name() -> None:

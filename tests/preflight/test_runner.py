@@ -30,7 +30,7 @@ def containers(plan: PlanResult) -> dict[str, dict[str, Any]]:
     return {r.inputs["name"]: r.inputs for r in plan.resources if r.type == CONTAINER}
 
 
-def test_prod_runs_all_21_services_on_two_hosts(prod: PlanResult) -> None:
+def test_prod_runs_every_catalog_service_on_two_hosts(prod: PlanResult) -> None:
     found = containers(prod)
     assert sorted(found) == sorted(DEFAULT_CATALOG)
     providers = {r.inputs["host"] for r in prod.resources if r.type == "pulumi:providers:docker"}
@@ -51,7 +51,8 @@ def test_prod_container_limits_equal_config(prod: PlanResult) -> None:
 def test_prod_hosts_fit_their_pools(prod: PlanResult) -> None:
     by_host = {h.host: h for h in allocations(prod)}
     assert by_host["vps1"].memory == 12 * 1024 * MIB
-    assert by_host["vps2"].memory == int(7.5 * 1024) * MIB
+    # vps2 also holds open-webui (256M), beside the ollama it fronts.
+    assert by_host["vps2"].memory == int(7.75 * 1024) * MIB
     for host in by_host.values():
         assert host.memory <= host.pool_memory, host.host
         assert host.memory_reservation <= host.pool_memory, host.host
@@ -172,7 +173,7 @@ def test_cli_json_lists_resources_and_outputs() -> None:
         "protect",
         "inputs",
     }
-    assert len([r for r in document["resources"] if r["type"] == CONTAINER]) == 21
+    assert len([r for r in document["resources"] if r["type"] == CONTAINER]) == len(DEFAULT_CATALOG)
     assert document["outputs"]["environment"] == "prod"
 
 
