@@ -266,7 +266,7 @@ def test_promtool_check_config_resolves_the_rule_files(stack: str, tmp_path: Pat
     config = render(stack_config(stack), tmp_path)
     result = run_tool("promtool", "check", "config", config)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"SUCCESS: 1 rule files found" in result.stdout + result.stderr
+    assert "SUCCESS: 1 rule files found" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("stack", STACKS)

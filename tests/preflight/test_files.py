@@ -64,7 +64,7 @@ def test_json_hides_the_secret_content(files: list[UploadedFile]) -> None:
 
 
 def test_cli_show_files_prints_content_without_the_secret() -> None:
-    result = subprocess.run(  # noqa: S603 - this interpreter running the project's own module
+    result = subprocess.run(
         [sys.executable, "-m", "preflight", "--stack", "prod", "--no-policy", "--json", "--show-files"],
         capture_output=True,
         text=True,
