@@ -121,8 +121,15 @@ def _regex(values: Sequence[str]) -> str:
     return "|".join(re.escape(v) for v in values)
 
 
+def _runs(cfg: StackConfig, service: str) -> bool:
+    spec = cfg.services.get(service)
+    return spec is not None and spec.enabled
+
+
 def host_rules(cfg: StackConfig) -> list[dict[str, Any]]:
-    """CPU, memory and data-disk pressure of each host, from node-exporter."""
+    """CPU, memory and data-disk pressure of each host, from node-exporter (none without it)."""
+    if not _runs(cfg, "node-exporter"):
+        return []
     t = cfg.monitoring.thresholds
     rules = [
         _alert(
@@ -163,7 +170,12 @@ def host_rules(cfg: StackConfig) -> list[dict[str, Any]]:
 
 
 def container_rules(cfg: StackConfig) -> list[dict[str, Any]]:
-    """Containers near their memory limit, restarting, or gone, from cadvisor."""
+    """Containers near their memory limit, restarting, or gone, from cadvisor (none without it).
+
+    Without cadvisor every container would look missing, so these rules need it running.
+    """
+    if not _runs(cfg, "cadvisor"):
+        return []
     t = cfg.monitoring.thresholds
     rules = [
         _alert(

@@ -195,9 +195,10 @@ def test_per_host_promtail_copies_each_get_the_file() -> None:
     assert "promtail" not in files
 
 
-def test_dev_and_dr_without_monitoring_services_upload_nothing() -> None:
-    for stack in ("dev", "dr"):
-        assert monitoring_files(stack_config(stack), {}, placed_copy) == {}
+def test_dr_watches_itself_and_dev_uploads_nothing() -> None:
+    dr = monitoring_files(stack_config("dr"), {"smtpPassword": pulumi_secret()}, placed_copy)
+    assert set(dr) == {"prometheus", "alertmanager"}
+    assert monitoring_files(stack_config("dev"), {}, placed_copy) == {}
 
 
 def pulumi_secret() -> pulumi.Output[str]:
