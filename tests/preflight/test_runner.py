@@ -99,7 +99,19 @@ def test_dr_reads_prods_outputs_through_a_stack_reference(prod: PlanResult) -> N
     refs = [r for r in dr.resources if r.type == "pulumi:pulumi:StackReference"]
     assert [r.id for r in refs] == ["organization/ziggie-infra/prod"]
     assert dr.outputs["images"] == {k: v for k, v in prod.outputs["images"].items() if k in dr.outputs["images"]}
-    assert sorted(containers(dr)) == ["mcp-gateway", "nginx", "postgres", "redis", "ziggie-api"]
+    assert sorted(containers(dr)) == [
+        "alertmanager",
+        "cadvisor",
+        "mcp-gateway",
+        "nginx",
+        "node-exporter",
+        "postgres",
+        "postgres-exporter",
+        "prometheus",
+        "redis",
+        "redis-exporter",
+        "ziggie-api",
+    ]
 
 
 def test_dr_runs_the_images_prod_exports() -> None:
@@ -117,7 +129,10 @@ def test_dr_runs_the_images_prod_exports() -> None:
         ("replicaSecretArns", None, "exports no output replicaSecretArns"),
         (
             "replicaSecretArns",
-            {"postgresPassword": "arn:aws:secretsmanager:eu-west-1:1:secret:x"},
+            {
+                "postgresPassword": "arn:aws:secretsmanager:eu-west-1:1:secret:x",
+                "smtpPassword": "arn:aws:secretsmanager:eu-west-1:1:secret:y",
+            },
             "entry for redisPassword",
         ),
         ("dnsZoneId", None, "exports no output dnsZoneId"),
@@ -219,7 +234,7 @@ def test_prod_aws_resources_sit_in_their_regions(prod: PlanResult) -> None:
         "ziggie-prod-backups-eu-west-1": "eu-west-1",
     }
     secrets = [r for r in prod.resources if r.type == "aws:secretsmanager/secret:Secret"]
-    assert len(secrets) == 5
+    assert len(secrets) == 6  # the five service secrets and the SMTP password dr's Alertmanager reads
     assert all(r.inputs["replicas"] == [{"region": "eu-west-1"}] and r.protect for r in secrets)
 
 
