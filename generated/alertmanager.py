@@ -78,7 +78,12 @@ def _subject(severity: str) -> str:
 
 
 def alertmanager_files(cfg: StackConfig, smtp_password: pulumi.Input[str]) -> list[GeneratedFile]:
-    """The configuration and the password file, the latter a Pulumi secret end to end."""
+    """The configuration and the password file, the latter a Pulumi secret end to end.
+
+    The docker provider writes an upload with mode 0644 unless told otherwise
+    (kreuzwerker/terraform-provider-docker, internal/provider/resource_docker_container_funcs.go),
+    so Alertmanager, which runs as `nobody`, can read both.
+    """
     return [
         GeneratedFile(CONFIG_PATH, yaml.safe_dump(alertmanager_config(cfg), sort_keys=False)),
         GeneratedFile(PASSWORD_PATH, pulumi.Output.secret(smtp_password)),
