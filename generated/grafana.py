@@ -20,6 +20,7 @@ from config.models import StackConfig
 from generated import GeneratedFile
 from generated.loki import PORT as LOKI_PORT
 from generated.prometheus_rules import postgres_max_connections, redis_maxmemory
+from generated.scrape_targets import Copies, per_host_copies, placements
 
 PROVISIONING = "/etc/grafana/provisioning"
 DASHBOARDS_DIR = "/etc/grafana/dashboards/ziggie"
@@ -103,11 +104,12 @@ def _number(value: Decimal | int) -> str:
     return format(Decimal(value).normalize(), "f")
 
 
-def hosts_dashboard(cfg: StackConfig) -> dict[str, Any]:
+def hosts_dashboard(cfg: StackConfig, copies: Copies = per_host_copies) -> dict[str, Any]:
     """Per host: memory and CPU in use against the pool, the limits and the reservations."""
     panels: list[dict[str, Any]] = []
+    where = placements(cfg, copies)
     for row, (name, host) in enumerate(cfg.hosts.items()):
-        placed = [s for n, s in cfg.enabled_services().items() if cfg.host_of(n) == name]
+        placed = [cfg.services[n] for n, h in where if h == name]
         mem_limits = sum(s.memory for s in placed)
         mem_reserved = sum(s.memory_reservation or 0 for s in placed)
         cpu_limits = sum((s.cpus for s in placed), Decimal(0))
@@ -206,12 +208,12 @@ def databases_dashboard(cfg: StackConfig) -> dict[str, Any]:
     return _dashboard("ziggie-databases", "ziggie: databases", panels)
 
 
-def dashboards(cfg: StackConfig) -> dict[str, dict[str, Any]]:
+def dashboards(cfg: StackConfig, copies: Copies = per_host_copies) -> dict[str, dict[str, Any]]:
     """Dashboard file name -> dashboard document."""
-    return {"hosts.json": hosts_dashboard(cfg), "databases.json": databases_dashboard(cfg)}
+    return {"hosts.json": hosts_dashboard(cfg, copies), "databases.json": databases_dashboard(cfg)}
 
 
-def grafana_files(cfg: StackConfig) -> list[GeneratedFile]:
+def grafana_files(cfg: StackConfig, copies: Copies = per_host_copies) -> list[GeneratedFile]:
     """Provisioning files and dashboards uploaded into the grafana container."""
     files = [
         GeneratedFile(f"{PROVISIONING}/datasources/ziggie.yml", yaml.safe_dump(datasources(), sort_keys=False)),
@@ -219,6 +221,6 @@ def grafana_files(cfg: StackConfig) -> list[GeneratedFile]:
     ]
     files += [
         GeneratedFile(f"{DASHBOARDS_DIR}/{name}", json.dumps(board, indent=2, sort_keys=True) + "\n")
-        for name, board in dashboards(cfg).items()
+        for name, board in dashboards(cfg, copies).items()
     ]
     return files

@@ -27,13 +27,13 @@ def monitoring_files(
     services = cfg.enabled_services()
     files: dict[str, list[GeneratedFile]] = {}
     if "prometheus" in services:
-        files["prometheus"] = [rules_file(cfg)]
+        files["prometheus"] = [rules_file(cfg, copies)]
     if cfg.sends_alert_mail():
         files["alertmanager"] = alertmanager_files(cfg, secrets[SMTP_PASSWORD_KEY])
     if "loki" in services:
         files["loki"] = loki_files(cfg)
     if "grafana" in services:
-        files["grafana"] = grafana_files(cfg)
+        files["grafana"] = grafana_files(cfg, copies)
     for container in copies(cfg, "promtail").values():
         files[container] = promtail_files(cfg)
     return files

@@ -23,7 +23,7 @@ import yaml
 
 from config.models import Service, StackConfig
 from generated import GeneratedFile
-from generated.scrape_targets import RULES_PATH
+from generated.scrape_targets import RULES_PATH, Copies, per_host_copies, placements
 
 # PostgreSQL's own default when the server is started without `max_connections`
 # ("The default is typically 100 connections", PostgreSQL docs, runtime-config-connection).
@@ -169,7 +169,7 @@ def host_rules(cfg: StackConfig) -> list[dict[str, Any]]:
     return rules
 
 
-def container_rules(cfg: StackConfig) -> list[dict[str, Any]]:
+def container_rules(cfg: StackConfig, copies: Copies = per_host_copies) -> list[dict[str, Any]]:
     """Containers near their memory limit, restarting, or gone, from cadvisor (none without it).
 
     Without cadvisor every container would look missing, so these rules need it running.
@@ -200,7 +200,7 @@ def container_rules(cfg: StackConfig) -> list[dict[str, Any]]:
     # listing; each placed service is expected on its host. Docker's health status itself is
     # exported by neither cadvisor nor node-exporter, so "unhealthy but running" is not seen here.
     for severity, tiers in (("critical", {"critical"}), ("warning", {"workflow", "monitoring"})):
-        expected = [(name, cfg.host_of(name)) for name, s in cfg.enabled_services().items() if s.tier in tiers]
+        expected = [(name, host) for name, host in placements(cfg, copies) if cfg.services[name].tier in tiers]
         if not expected:
             continue
         expr = " or ".join(f'absent(container_last_seen{{service="{n}",host="{h}"}})' for n, h in expected)
@@ -289,17 +289,17 @@ def target_rules() -> list[dict[str, Any]]:
     ]
 
 
-def rule_groups(cfg: StackConfig) -> dict[str, Any]:
-    """The rule file's document: one group per family."""
+def rule_groups(cfg: StackConfig, copies: Copies = per_host_copies) -> dict[str, Any]:
+    """The rule file's document: one group per family; `copies` says where the per-host agents run."""
     groups = [
         ("ziggie-hosts", host_rules(cfg)),
-        ("ziggie-containers", container_rules(cfg)),
+        ("ziggie-containers", container_rules(cfg, copies)),
         ("ziggie-databases", database_rules(cfg)),
         ("ziggie-targets", target_rules()),
     ]
     return {"groups": [{"name": name, "rules": rules} for name, rules in groups if rules]}
 
 
-def rules_file(cfg: StackConfig) -> GeneratedFile:
+def rules_file(cfg: StackConfig, copies: Copies = per_host_copies) -> GeneratedFile:
     """The alert rule file, as uploaded into the prometheus container."""
-    return GeneratedFile(RULES_PATH, yaml.safe_dump(rule_groups(cfg), sort_keys=False))
+    return GeneratedFile(RULES_PATH, yaml.safe_dump(rule_groups(cfg, copies), sort_keys=False))

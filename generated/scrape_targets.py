@@ -47,6 +47,15 @@ def placed_copy(cfg: StackConfig, service: str) -> dict[str, str]:
     return {cfg.host_of(service): service}
 
 
+def placements(cfg: StackConfig, copies: Copies = per_host_copies) -> list[tuple[str, str]]:
+    """(service, host) for every container the stack runs: an agent once per copy, the rest where placed."""
+    placed: list[tuple[str, str]] = []
+    for name in cfg.enabled_services():
+        hosts = list(copies(cfg, name)) if name in AGENTS else [cfg.host_of(name)]
+        placed += [(name, host) for host in hosts]
+    return placed
+
+
 def _static(target: str, service: str, host: str) -> dict[str, Any]:
     return {"targets": [target], "labels": {"service": service, "host": host}}
 

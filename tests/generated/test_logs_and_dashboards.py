@@ -25,7 +25,7 @@ from generated.loki import PORT as LOKI_PORT
 from generated.loki import loki_config
 from generated.monitoring import monitoring_files
 from generated.promtail import promtail_config
-from generated.scrape_targets import per_host_copies, placed_copy
+from generated.scrape_targets import Copies, per_host_copies, placed_copy
 
 HOURS = re.compile(r"^([0-9]+)h$")
 
@@ -160,6 +160,17 @@ def test_hosts_dashboard_draws_the_allocation_preflight_prints() -> None:
     assert "vector(4.5)" in vps1
     assert "vector(3.5)" in vps1
     assert "vector(2.01)" in vps1
+
+
+def test_hosts_dashboard_counts_each_hosts_agent_copies() -> None:
+    # With a copy of node-exporter (128M), cadvisor (256M) and promtail (128M) on every host,
+    # vps2's limits grow by 512 MiB over the one-copy placement preflight prints today.
+    def vps2(copies: Copies) -> list[str]:
+        board = dashboards(stack_config("prod"), copies)["hosts.json"]
+        return [e for p in board["panels"] if p["title"] == "vps2: memory" for e in panel_queries(p)]
+
+    assert f"vector({int(7.75 * 1024**3)})" in vps2(placed_copy)
+    assert f"vector({int(8.25 * 1024**3)})" in vps2(per_host_copies)
 
 
 def test_databases_dashboard_draws_the_catalog_limits() -> None:

@@ -29,6 +29,7 @@ from generated.prometheus_rules import (
 from generated.scrape_targets import (
     PROMETHEUS_CONFIG,
     RULES_PATH,
+    Copies,
     per_host_copies,
     placed_copy,
     prometheus_sections,
@@ -161,24 +162,27 @@ def container_cases(cfg: StackConfig) -> list[dict[str, Any]]:
     cases.append(case("ContainerRestarting", looping, "20m", [fired(expected, summary)]))
     cases.append(case("ContainerRestarting", [{"series": start, "values": "0x9 60 60x20"}], "20m", []))
 
-    placed = {n: cfg.host_of(n) for n in cfg.enabled_services()}
+    # Every container the stack runs: the agents on every host (the rules' default), the rest
+    # where they are placed.
+    agents = {"node-exporter", "cadvisor", "promtail"}
+    placed = [(n, h) for n in cfg.enabled_services() for h in (list(cfg.hosts) if n in agents else [cfg.host_of(n)])]
 
-    def seen(missing: str | None) -> list[dict[str, str]]:
+    def seen(missing: tuple[str, str] | None) -> list[dict[str, str]]:
         return [
             {"series": selector("container_last_seen", {"service": n, "host": h, "name": n}), "values": "1x20"}
-            for n, h in placed.items()
-            if n != missing
+            for n, h in placed
+            if (n, h) != missing
         ]
 
     for severity, tiers in (("critical", {"critical"}), ("warning", {"workflow", "monitoring"})):
-        group = [n for n, s in cfg.enabled_services().items() if s.tier in tiers]
+        group = [(n, h) for n, h in placed if cfg.services[n].tier in tiers]
         if not group:
             continue
-        gone = group[0]
-        expected = {"service": gone, "host": placed[gone], "severity": severity}
-        summary = f"{gone} on {placed[gone]}: no running container for 5 minutes"
-        alerts = [fired(expected, summary)]
-        cases.append(case("ContainerMissing", seen(gone), "10m", alerts))
+        # The last one: on a multi-host stack, an agent's copy on the last host.
+        gone, on = group[-1]
+        expected = {"service": gone, "host": on, "severity": severity}
+        summary = f"{gone} on {on}: no running container for 5 minutes"
+        cases.append(case("ContainerMissing", seen((gone, on)), "10m", [fired(expected, summary)]))
     cases.append(case("ContainerMissing", seen(None), "10m", []))
     assert spec is not None
     return cases
@@ -440,3 +444,14 @@ def test_alerting_points_at_alertmanager_only_where_it_runs() -> None:
     prod = prometheus_sections(stack_config("prod"))["alerting"]
     assert prod == {"alertmanagers": [{"static_configs": [{"targets": ["alertmanager:9093"]}]}]}
     assert prometheus_sections(stack_config("dev"))["alerting"] == {"alertmanagers": []}
+
+
+def test_missing_container_rule_expects_agents_where_their_copies_run() -> None:
+    def expects(copies: Copies) -> str:
+        rules = rule_groups(stack_config("prod"), copies)["groups"]
+        return " ".join(r["expr"] for g in rules for r in g["rules"] if r["alert"] == "ContainerMissing")
+
+    vps2_agent = 'container_last_seen{service="cadvisor",host="vps2"}'
+    assert vps2_agent in expects(per_host_copies)
+    assert vps2_agent not in expects(placed_copy)
+    assert 'container_last_seen{service="cadvisor",host="vps1"}' in expects(placed_copy)
