@@ -19,6 +19,8 @@ from components.replicated_bucket import ReplicatedBucket, ReplicatedBucketArgs
 from components.replicated_secret import ReplicatedSecret, ReplicatedSecretArgs
 from config.loader import PROJECT, ConfigError, load_stack_config
 from config.models import Aws, StackConfig
+from generated.monitoring import monitoring_files
+from generated.scrape_targets import placed_copy
 
 
 def load() -> StackConfig:
@@ -165,6 +167,9 @@ def main() -> None:
     secrets = secret_inputs(cfg, primary)
     images = image_inputs(cfg, primary)
 
+    # Each agent runs as one container on its placed host until per-host copies exist; the
+    # placement rule is monitoring_files' one parameter.
+    files = monitoring_files(cfg, secrets, placed_copy)
     hosts: dict[str, DockerHost] = {}
     for host_name, host in cfg.hosts.items():
         services = {n: s for n, s in cfg.enabled_services().items() if cfg.host_of(n) == host_name}
@@ -179,6 +184,7 @@ def main() -> None:
                 secrets=secrets,
                 features=cfg.features,
                 protect_data=cfg.environment == "prod",
+                files=files,
             ),
         )
 

@@ -25,14 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from config.catalog import DEFAULT_CATALOG
+from config.models import SMTP_PASSWORD_KEY
 from preflight.runner import run_stack
 
 OWN_IMAGE = "ghcr.io/ziggie-ai/{name}:1.4.2"
 
 
 def synthetic_stack_file(services: int, directory: Path) -> Path:
-    """A prod stack file with `services` services, the catalog repeated once per host."""
-    copies = max(1, services // len(DEFAULT_CATALOG))
+    """A prod stack file with exactly `services` services, the catalog repeated once per host."""
+    copies = -(-services // len(DEFAULT_CATALOG))  # the last host takes what is left
     config: dict[str, Any] = {"ziggie-infra:environment": "prod"}
     hosts: dict[str, Any] = {}
     overrides: dict[str, Any] = {}
@@ -46,7 +47,7 @@ def synthetic_stack_file(services: int, directory: Path) -> Path:
             "osReserveCpus": "0.5",
             "monthlyPriceUsd": "12",
         }
-        for name, entry in DEFAULT_CATALOG.items():
+        for name, entry in list(DEFAULT_CATALOG.items())[: services - copy * len(DEFAULT_CATALOG)]:
             service = f"{name}-{copy}" if copy else name
             override: dict[str, Any] = {**entry, "host": host} if copy else {"host": host}
             if "image" not in entry:
@@ -54,7 +55,16 @@ def synthetic_stack_file(services: int, directory: Path) -> Path:
             overrides[service] = override
     config["ziggie-infra:hosts"] = hosts
     config["ziggie-infra:services"] = overrides
-    secrets = {key for e in DEFAULT_CATALOG.values() for key in e.get("secretEnv", {}).values()}
+    config["ziggie-infra:include"] = [name for name in DEFAULT_CATALOG if name in overrides]
+    deployed = [DEFAULT_CATALOG[name] for name in config["ziggie-infra:include"]]
+    secrets = {key for e in deployed for key in e.get("secretEnv", {}).values()}
+    if "alertmanager" in config["ziggie-infra:include"]:
+        # Alertmanager needs someone to mail and a server to mail through.
+        config["ziggie-infra:alerts"] = {"emails": ["ops@bench.example"]}
+        config["ziggie-infra:monitoring"] = {
+            "smtp": {"smarthost": "smtp.bench.example:587", "from": "alerts@bench.example", "authUsername": "alerts"}
+        }
+        secrets.add(SMTP_PASSWORD_KEY)
     for key in sorted(secrets):
         config[f"ziggie-infra:{key}"] = {"secure": "benchmark"}
     path = directory / f"Pulumi.bench-{services}.yaml"

@@ -137,6 +137,7 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
             "EXECUTIONS_DATA_MAX_AGE": "168",
             "N8N_METRICS": "true",
         },
+        "metrics": {"port": 5678},
         "secretEnv": {"N8N_ENCRYPTION_KEY": "n8nEncryptionKey"},
         "volumes": [{"name": "n8n-data", "target": "/home/node/.n8n", "bindPath": f"{NVME}/n8n"}],
     },
@@ -201,6 +202,7 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
             "--storage.tsdb.retention.time=30d",
             "--storage.tsdb.retention.size=900MB",
         ],
+        "metrics": {"port": 9090},
         "volumes": [{"name": "prometheus-data", "target": "/prometheus"}],
     },
     "grafana": {
@@ -212,6 +214,7 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "cpuReservation": "0.05",
         "healthcheck": _check(_wget("http://localhost:3000/api/health"), "30s", "5s", 3, "20s"),
         "secretEnv": {"GF_SECURITY_ADMIN_PASSWORD": "grafanaAdminPassword"},
+        "metrics": {"port": 3000},
         "volumes": [{"name": "grafana-data", "target": "/var/lib/grafana"}],
     },
     "loki": {
@@ -222,6 +225,8 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "cpus": "0.1",
         "cpuReservation": "0.05",
         "healthcheck": _check(_wget("http://localhost:3100/ready"), "30s", "5s", 3, "20s"),
+        "command": ["-config.file=/etc/loki/ziggie.yml"],
+        "metrics": {"port": 3100},
         "volumes": [{"name": "loki-data", "target": "/loki", "bindPath": "/var/log/ziggie/loki"}],
     },
     "promtail": {
@@ -232,7 +237,15 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "cpus": "0.05",
         "cpuReservation": "0.02",
         "healthcheck": _check(["CMD-SHELL", "promtail -version >/dev/null"], "60s", "5s", 2, "15s"),
-        "mounts": [{"source": "/var/log", "target": "/var/log"}],
+        "command": ["-config.file=/etc/promtail/ziggie.yml"],
+        "metrics": {"port": 9080},
+        # Docker service discovery gives each container's labels (service, tier, host) and its
+        # log stream; the socket is read-only here, but the no-privileged policy names it.
+        "mounts": [
+            {"source": "/var/log", "target": "/var/log"},
+            {"source": "/var/run/docker.sock", "target": "/var/run/docker.sock"},
+        ],
+        "volumes": [{"name": "promtail-positions", "target": "/var/lib/promtail"}],
     },
     "portainer": {
         "tier": "monitoring",
@@ -297,6 +310,7 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "healthcheck": _check(_wget("http://localhost:8080/healthz"), "30s", "5s", 3, "15s"),
         "privileged": True,
         "privilegedReason": "reads every container's cgroup and /dev/kmsg for per-container metrics",
+        "metrics": {"port": 8080},
         "mounts": [
             {"source": "/", "target": "/rootfs"},
             {"source": "/var/run", "target": "/var/run"},
@@ -311,6 +325,51 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "cpus": "0.1",
         "healthcheck": _check(_wget("http://localhost:9100/metrics"), "30s", "5s", 3, "10s"),
         "command": ["--path.rootfs=/host"],
+        "metrics": {"port": 9100},
         "mounts": [{"source": "/", "target": "/host"}],
+    },
+    # --- exporters and alert delivery (monitoring tier) -----------------------------------
+    "postgres-exporter": {
+        "tier": "monitoring",
+        "image": "quay.io/prometheuscommunity/postgres-exporter:v0.17.1"
+        "@sha256:38606faa38c54787525fb0ff2fd6b41b4cfb75d455c1df294927c5f611699b17",
+        # postgres_exporter's own RSS is ~20 MiB; the limit leaves room for a slow scrape.
+        "memory": "64M",
+        "memoryReservation": "32M",
+        "cpus": "0.05",
+        "cpuReservation": "0.02",
+        "healthcheck": _check(_wget("http://localhost:9187/metrics"), "30s", "5s", 3, "15s"),
+        # The DSN carries no password: postgres_exporter reads DATA_SOURCE_URI, DATA_SOURCE_USER
+        # and DATA_SOURCE_PASS separately (prometheus-community/postgres_exporter README).
+        "env": {"DATA_SOURCE_URI": "postgres:5432/ziggie?sslmode=disable", "DATA_SOURCE_USER": "ziggie"},
+        "secretEnv": {"DATA_SOURCE_PASS": "postgresPassword"},
+        "metrics": {"port": 9187},
+    },
+    "redis-exporter": {
+        "tier": "monitoring",
+        "image": "oliver006/redis_exporter:v1.66.0"
+        "@sha256:d98e6db8094f491b95791e9f776b0ba30a20aeacb90e18334935d5e51bf2e6a1",
+        "memory": "64M",
+        "memoryReservation": "32M",
+        "cpus": "0.05",
+        "cpuReservation": "0.02",
+        # A scratch image: no shell, no HTTP client, so no Docker health check can run inside it.
+        # Prometheus's `up` for its target (the ScrapeTargetDown alert) is its health signal; the
+        # healthcheck-required policy config names it as exempt with that reason.
+        "env": {"REDIS_ADDR": "redis://redis:6379"},
+        "secretEnv": {"REDIS_PASSWORD": "redisPassword"},
+        "metrics": {"port": 9121},
+    },
+    "alertmanager": {
+        "tier": "monitoring",
+        "image": "prom/alertmanager:v0.27.0@sha256:e13b6ed5cb929eeaee733479dce55e10eb3bc2e9c4586c705a4e8da41e5eacf5",
+        "memory": "128M",
+        "memoryReservation": "64M",
+        "cpus": "0.05",
+        "cpuReservation": "0.02",
+        "healthcheck": _check(_wget("http://localhost:9093/-/healthy"), "30s", "5s", 3, "15s"),
+        "command": ["--config.file=/etc/alertmanager/ziggie.yml", "--storage.path=/alertmanager"],
+        "volumes": [{"name": "alertmanager-data", "target": "/alertmanager"}],
+        "metrics": {"port": 9093},
     },
 }

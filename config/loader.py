@@ -16,13 +16,25 @@ from typing import Any
 from pydantic import ValidationError
 
 from config.catalog import DEFAULT_CATALOG
-from config.models import Problems, StackConfig
+from config.models import SMTP_PASSWORD_KEY, Problems, StackConfig
 
 PROJECT = "ziggie-infra"
 
 # Keys of this project's namespace whose value is an object or list (JSON on the wire).
 STRUCTURED_KEYS = frozenset(
-    {"hosts", "services", "include", "network", "logging", "features", "cloud", "alerts", "primary", "aws"}
+    {
+        "hosts",
+        "services",
+        "include",
+        "network",
+        "logging",
+        "features",
+        "cloud",
+        "alerts",
+        "monitoring",
+        "primary",
+        "aws",
+    }
 )
 # Keys whose value is a plain string.
 STRING_KEYS = frozenset({"environment", "defaultHost"})
@@ -250,6 +262,16 @@ def load_stack_config(
     raw["services"] = _merge_services(raw, problems)
     raw.pop("include", None)
     secrets = _referenced_secrets(raw["services"])
+    monitoring = raw.get("monitoring")
+    alertmanager = raw["services"].get("alertmanager")
+    if (
+        isinstance(monitoring, Mapping)
+        and isinstance(monitoring.get("smtp"), Mapping)
+        and isinstance(alertmanager, Mapping)
+        and alertmanager.get("enabled", True) is not False
+    ):
+        # Alertmanager reads it from an uploaded file that stays a Pulumi secret.
+        secrets.setdefault(SMTP_PASSWORD_KEY, ("monitoring", "smtp"))
     primary = raw.get("primary")
     if isinstance(primary, Mapping) and primary.get("secretsFromReplicas") is True:
         # A standby reads these from the primary's DR-region replicas, not from its own config.
@@ -267,7 +289,11 @@ def load_stack_config(
     for key in sorted(others):
         if key in secrets:
             continue
-        if from_replicas and key in all_secret_refs:
+        if key == SMTP_PASSWORD_KEY and not from_replicas:
+            problems.append(
+                Problem(key_path((key,)), "is not read: it needs alertmanager enabled and monitoring.smtp set")
+            )
+        elif from_replicas and (key in all_secret_refs or key == SMTP_PASSWORD_KEY):
             problems.append(
                 Problem(
                     key_path((key,)), "is not read: primary.secretsFromReplicas reads it from the primary's replicas"
@@ -289,8 +315,8 @@ def load_stack_config(
     for key, (owner, variable) in secrets.items():
         full_key = f"{PROJECT}:{key}"
         where = (
-            key_path(("aws",)) + "." + variable
-            if owner == "aws"
+            key_path((owner,)) + "." + variable
+            if owner in ("aws", "monitoring")
             else key_path(("services", owner, "secretEnv", variable))
         )
         if full_key not in config:

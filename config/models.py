@@ -185,6 +185,13 @@ class Port(Model):
     protocol: Literal["tcp", "udp"] = Field(default="tcp", description="tcp or udp.")
 
 
+class MetricsEndpoint(Model):
+    """Where a service serves Prometheus metrics, inside its container."""
+
+    port: int = Field(ge=1, le=65535, description="Container port of the metrics endpoint.")
+    path: str = Field(default="/metrics", pattern=r"^/", description="HTTP path of the metrics endpoint.")
+
+
 class Service(Model):
     """One containerised service: image, placement, bounds, health and runtime settings."""
 
@@ -230,6 +237,9 @@ class Service(Model):
     privileged: bool = Field(default=False, description="Run privileged; needs privilegedReason.")
     privileged_reason: str | None = Field(
         default=None, min_length=10, description="Why this service must run privileged."
+    )
+    metrics: MetricsEndpoint | None = Field(
+        default=None, description="The service's Prometheus metrics endpoint; Prometheus scrapes it."
     )
 
     @model_validator(mode="after")
@@ -327,6 +337,52 @@ class Alerts(Model):
             seen.add(email.lower())
         _raise(problems)
         return self
+
+
+# The config key Alertmanager's SMTP password is read from, set with `pulumi config set --secret`.
+SMTP_PASSWORD_KEY = "smtpPassword"  # noqa: S105 - a config key name, not a value
+
+
+class Smtp(Model):
+    """The mail server Alertmanager sends alerts through."""
+
+    smarthost: str = Field(
+        pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$", description="SMTP server as `host:port` (`smtp.example.com:587`)."
+    )
+    from_address: str = Field(alias="from", pattern=_EMAIL, max_length=254, description="Sender address of alert mail.")
+    auth_username: str = Field(
+        min_length=1, description="SMTP login; its password is the secret config key `smtpPassword`."
+    )
+    require_tls: bool = Field(default=True, description="Refuse to send unless the server offers STARTTLS.")
+
+
+class Thresholds(Model):
+    """When an alert fires, in percent of the limit the catalog or the host sets."""
+
+    host_cpu_percent: int = Field(default=90, ge=1, le=100, description="Host CPU busy, averaged over 5 minutes.")
+    host_memory_percent: int = Field(default=90, ge=1, le=100, description="Host memory in use.")
+    container_memory_percent: int = Field(
+        default=90, ge=1, le=100, description="A container's working set against its memory limit."
+    )
+    postgres_connections_percent: int = Field(
+        default=80, ge=1, le=100, description="postgres connections against the catalog's `max_connections`."
+    )
+    redis_memory_percent: int = Field(
+        default=90, ge=1, le=100, description="redis memory against the catalog's `--maxmemory`."
+    )
+    disk_free_percent: int = Field(
+        default=10, ge=1, le=99, description="Free space left on the filesystem holding the data paths."
+    )
+
+
+class Monitoring(Model):
+    """How alerts are delivered and when they fire."""
+
+    smtp: Smtp | None = Field(default=None, description="Mail server for Alertmanager; required when it runs.")
+    thresholds: Thresholds = Field(default_factory=Thresholds, description="Alert thresholds.")
+    log_retention_days: int = Field(
+        default=14, ge=1, le=365, description="Days Loki keeps container logs before its compactor deletes them."
+    )
 
 
 class Cloud(Model):
@@ -447,6 +503,9 @@ class StackConfig(Model):
     )
     cloud: Cloud = Field(default_factory=Cloud, description="Switches for the cloud parts.")
     alerts: Alerts = Field(default_factory=Alerts, description="Who is told when something needs a person.")
+    monitoring: Monitoring = Field(
+        default_factory=Monitoring, description="Alert delivery (SMTP) and alert thresholds."
+    )
     primary: Primary | None = Field(default=None, description="The primary stack a standby reads; dr only.")
     aws: Aws | None = Field(default=None, description="The AWS disaster-recovery parts; needs cloud.awsDr.")
 
@@ -500,6 +559,13 @@ class StackConfig(Model):
             problems.append(
                 (("primary",), f"is only for a dr stack; a {self.environment} stack must not depend on another")
             )
+        alertmanager = self.services.get("alertmanager")
+        if alertmanager is not None and alertmanager.enabled:
+            # Alertmanager with nowhere to send is an alerting system that tells no one.
+            if self.monitoring.smtp is None:
+                problems.append((("monitoring", "smtp"), "is required: alertmanager runs and mails alerts through it"))
+            if not self.alerts.emails:
+                problems.append((("alerts", "emails"), "must name at least one address: alertmanager mails them"))
         _raise(problems)
         return self
 
@@ -516,7 +582,15 @@ class StackConfig(Model):
 
     def secret_keys(self) -> set[str]:
         """Config keys the enabled services read as secrets."""
-        return {key for s in self.enabled_services().values() for key in s.secret_env.values()}
+        keys = {key for s in self.enabled_services().values() for key in s.secret_env.values()}
+        if self.sends_alert_mail():
+            keys.add(SMTP_PASSWORD_KEY)
+        return keys
+
+    def sends_alert_mail(self) -> bool:
+        """Alertmanager runs and mails through the configured SMTP server."""
+        alertmanager = self.services.get("alertmanager")
+        return alertmanager is not None and alertmanager.enabled and self.monitoring.smtp is not None
 
     def secrets_from_config(self) -> set[str]:
         """Secret keys this stack reads from its own config (the rest come from replicas)."""

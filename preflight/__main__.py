@@ -1,4 +1,4 @@
-"""`python -m preflight --stack STACK [--format text|json|markdown]`: a credential-free preview.
+"""`python -m preflight --stack STACK [--format text|json|markdown] [--show-files]`: a credential-free preview.
 
 Applies the Pulumi CLI's project config rules to the stack, runs the program under Pulumi mocks
 with the stack's real config files, then runs the CrossGuard pack the way the CLI starts it and
@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-chars", type=int, default=MARKDOWN_LIMIT, help=f"Markdown size budget (default {MARKDOWN_LIMIT})"
     )
+    parser.add_argument(
+        "--show-files", action="store_true", help="print the content of uploaded files (secret ones stay hidden)"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -66,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"preflight: policy pack: {exc}", file=sys.stderr)
             return 2
 
-    report = Report(plan=plan, pack=pack)
+    report = Report(plan=plan, pack=pack, show_files=args.show_files)
     try:
         print(render(report, args.format, args.max_chars))
     except BrokenPipeError:  # `| head`: the reader has what it wanted; nothing more to flush

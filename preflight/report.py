@@ -26,6 +26,7 @@ import yaml
 from config.models import CPU_SHARES_PER_VCPU, MIB
 from config.units import format_gib
 from preflight.analyzer import PackRun, Violation
+from preflight.files import UploadedFile, files_json, render_files, size_text, uploaded_files
 from preflight.records import RecordedResource, redact
 from preflight.runner import PlanResult
 
@@ -160,6 +161,13 @@ class Report:
     """None when the pack was not run (`--no-policy`)."""
     estimated_monthly_cost_usd: Decimal | None = None
     """The plan's estimated monthly cost, for the verdict line; filled by the cost guard when it exists."""
+    show_files: bool = False
+    """Print the content of uploaded files (`--show-files`); secret ones never."""
+
+    @property
+    def files(self) -> list[UploadedFile]:
+        """Every file the plan uploads into a container."""
+        return uploaded_files(self.plan.resources)
 
     @property
     def violations(self) -> list[Violation]:
@@ -308,6 +316,7 @@ def render_text(report: Report) -> str:
     body = outputs_yaml(plan)
     if body:
         lines += ["", "outputs", *[f"  {line}" for line in body]]
+    lines += ["", render_files(report.files, report.show_files)]
     return "\n".join(lines)
 
 
@@ -363,6 +372,7 @@ def render_json(report: Report) -> dict[str, Any]:
     document["outputs"] = {
         k: "[secret]" if k in plan.secret_outputs else redact(v) for k, v in sorted(plan.outputs.items())
     }
+    document["files"] = files_json(report.files, report.show_files)
     return document
 
 
@@ -424,6 +434,11 @@ def render_markdown(report: Report, limit: int = MARKDOWN_LIMIT) -> str:
         lines += ["#### Hosts", ""]
         for host in hosts:
             lines += [f"**{_host_title(host)}**", "", *_md_table(_host_rows(host), right_from=2), ""]
+    files = report.files
+    if files:
+        rows = [["container", "path", "size"], *([f"{f.host}/{f.container}", f.path, size_text(f)] for f in files)]
+        lines += ["#### Uploaded files", "", f"<details><summary>{len(files)} files</summary>", ""]
+        lines += [*_md_table(rows), "", "</details>", ""]
 
     # What is left goes to the resource listing, keeping up to a third (or all it needs) for
     # the outputs; the outputs then get whatever the listing did not use.

@@ -42,6 +42,7 @@ SECRETS = (
     "n8nEncryptionKey",
     "grafanaAdminPassword",
     "githubRunnerToken",
+    "smtpPassword",
 )
 
 VPS1 = {
@@ -63,6 +64,10 @@ def good_stack() -> dict[str, Any]:
             "ziggie-api": {"image": "ghcr.io/ziggie-ai/ziggie-api:1.4.2"},
             "mcp-gateway": {"image": "ghcr.io/ziggie-ai/mcp-gateway:1.4.2"},
             "sim-studio": {"image": "ghcr.io/ziggie-ai/sim-studio:1.4.2"},
+        },
+        "alerts": {"emails": ["ops@ziggie.example"]},
+        "monitoring": {
+            "smtp": {"smarthost": "smtp.ziggie.example:587", "from": "alerts@ziggie.example", "authUsername": "alerts"}
         },
     }
 
@@ -142,6 +147,63 @@ ALL_SERVICES = sorted(DEFAULT_CATALOG)
 
 # (edit of the good stack, extra CLI keys {key: (value, is_secret)}, removed secrets, expected lines)
 BAD_INPUTS = [
+    pytest.param(
+        with_key("monitoring", {}),
+        {},
+        ("smtpPassword",),
+        [line("monitoring.smtp", "is required: alertmanager runs and mails alerts through it")],
+        id="alertmanager_runs_without_smtp",
+    ),
+    pytest.param(
+        with_key("alerts", {"emails": []}),
+        {},
+        (),
+        [line("alerts.emails", "must name at least one address: alertmanager mails them")],
+        id="alertmanager_runs_with_no_address",
+    ),
+    pytest.param(
+        lambda stack: None,
+        {},
+        ("smtpPassword",),
+        [
+            line(
+                "monitoring.smtp",
+                "secret ziggie-infra:smtpPassword is not set: run `pulumi config set --secret smtpPassword -s prod`",
+            )
+        ],
+        id="smtp_password_missing",
+    ),
+    pytest.param(
+        lambda stack: None,
+        {"smtpPassword": ("hunter2", False)},
+        ("smtpPassword",),
+        [
+            line(
+                "monitoring.smtp",
+                "ziggie-infra:smtpPassword is stored in plain text: set it again with `pulumi config set --secret`",
+            )
+        ],
+        id="smtp_password_in_plain_text",
+    ),
+    pytest.param(
+        with_service("alertmanager", enabled=False),
+        {},
+        (),
+        [line("smtpPassword", "is not read: it needs alertmanager enabled and monitoring.smtp set")],
+        id="smtp_password_set_but_alertmanager_off",
+    ),
+    pytest.param(
+        with_key("monitoring", {"smtp": {"smarthost": "smtp.ziggie.example", "from": "a@b.io", "authUsername": "a"}}),
+        {},
+        (),
+        [
+            line(
+                "monitoring.smtp.smarthost",
+                "String should match pattern '^[A-Za-z0-9.-]+:[0-9]{1,5}$' (got \"smtp.ziggie.example\")",
+            )
+        ],
+        id="smarthost_without_port",
+    ),
     pytest.param(
         with_key("colud", {"cdn": True}),
         {},
@@ -404,7 +466,7 @@ def test_every_problem_is_listed_in_one_error() -> None:
     expected = [
         line("colud", "unknown key"),
         line("hosts.vps1.memroy", "unknown key"),
-        line("include[21]", "'nope' is not a catalog service"),
+        line(f"include[{len(ALL_SERVICES)}]", "'nope' is not a catalog service"),
         line("logging", "is not valid structured config: Expecting value"),
         line(
             "services.github-runner.secretEnv.ACCESS_TOKEN",

@@ -105,8 +105,14 @@ def test_stack_config_files_are_valid(pack_session: PolicyPackSession, stack: st
     settings = reconcile_policy_config(pack_session.info.policies, load_policy_config(path, pack_session.info.policies))
     levels = {name: s.enforcement for name, s in settings.items()}
     assert levels["healthcheck-required"] == ("advisory" if stack == "dev" else "mandatory")
-    assert set(settings["healthcheck-required"].properties["exempt"]) == {"watchtower", "certbot"}
-    assert set(settings["no-privileged"].properties["allowed"]) == {"cadvisor", "portainer", "watchtower"}
+    # prod and dr run the exporters: redis_exporter's scratch image has nothing to probe with;
+    # prod's promtail reads the Docker socket for its service discovery.
+    assert set(settings["healthcheck-required"].properties["exempt"]) == {"watchtower", "certbot"} | (
+        {"redis-exporter"} if stack in ("prod", "dr") else set()
+    )
+    assert set(settings["no-privileged"].properties["allowed"]) == {"cadvisor", "portainer", "watchtower"} | (
+        {"promtail"} if stack == "prod" else set()
+    )
     hosts = {name: h["dockerHost"] for name, h in settings["host-allocation"].properties["hosts"].items()}
     assert (
         hosts
