@@ -106,8 +106,9 @@ def preflight_markdown(result: Result) -> str:
 
 
 def verdict_line(report: str) -> str:
-    """The first line of preflight's Markdown report: its verdict."""
-    return next((line.strip() for line in report.splitlines() if line.strip()), "(empty report)")
+    """The first line of preflight's Markdown report, its verdict, without its heading marks."""
+    line = next((line for line in report.splitlines() if line.strip()), "(empty report)")
+    return line.strip().lstrip("#").strip()
 
 
 def preflight_state(result: Result | None) -> str:

@@ -280,3 +280,21 @@ def test_ci_script_lints_then_runs_the_readme_test_command() -> None:
     assert "make test" in (ROOT / "README.md").read_text(encoding="utf-8")
     lint, test = script.find("\nmake lint"), script.find("\nmake test")
     assert 0 < lint < test, ".ci/run must run `make lint`, then `make test`"
+
+
+def test_every_job_that_runs_the_pack_builds_its_environment_first() -> None:
+    runners = set()
+    for name in WORKFLOWS:
+        for workflow, job_name, job, _ in runnable_jobs(name):
+            steps = [text(step) for step in job.get("steps", [])]
+            runs = [i for i, step in enumerate(steps) if re.search(r"pulumi (preview|up)\b|-m preflight\b", step)]
+            if not runs:
+                continue
+            runners.add((workflow, job_name))
+            builds = [
+                i
+                for i, step in enumerate(steps)
+                if "$/.github/actions/pulumi-setup" in step or "pipeline.policy_env" in step
+            ]
+            assert builds and builds[0] < runs[0], f"{workflow} job {job_name} runs the pack before building its venv"
+    assert len(runners) == 4, "preflight, preview, deploy and drift"

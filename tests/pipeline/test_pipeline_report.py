@@ -21,7 +21,7 @@ from pipeline.report import (
     preview_summary,
 )
 
-REPORT = "**prod**: 62 resources, 12 policies run, 0 mandatory violations\n\n## Violations\n\nnone\n"
+REPORT = "### preflight prod: PASS · 62 resources · 12 of 12 policies run\n\n## Violations\n\nnone\n"
 PREVIEW = (
     "Previewing update (organization/ziggie-infra/prod)\n\n"
     "    +  docker:index/container:Container prod-vps1-postgres create\n"
@@ -61,14 +61,14 @@ def test_comment_starts_with_its_marker_then_a_verdict_row_per_stack() -> None:
     assert "| prod | ❌ mandatory policy violation | ✅ passed |" in lines
     assert "| dr | ❌ error: bad config or program | ❌ failed |" in lines
     assert body.index("### dev") < body.index("### prod") < body.index("### dr")
-    assert f"**preflight**: {REPORT.splitlines()[0]}" in body
+    assert "**preflight**: preflight prod: PASS · 62 resources · 12 of 12 policies run\n" in body
     assert "Pulumi.dr.yaml: hosts.dr1.memory: required" in body
     assert "**`pulumi preview` of dr**: ❌ failed (exit 255)" in body
     assert f"[this run]({RUN})" in body
 
 
 def test_comment_of_reports_over_the_limit_stays_under_it_with_every_verdict() -> None:
-    big_report = "**prod**: 2,100 resources\n" + "| row |\n" * 20_000
+    big_report = "### preflight prod: PASS · 2,100 resources\n" + "| row |\n" * 20_000
     big_preview = "Diagnostics:\n" + "  docker:index/container:Container (x): warning: w\n" * 2_000 + PREVIEW
     body = pr_comment(
         results(
@@ -79,7 +79,7 @@ def test_comment_of_reports_over_the_limit_stays_under_it_with_every_verdict() -
         RUN,
     )
     assert len(body) <= BODY_LIMIT
-    assert body.count("**preflight**: **prod**: 2,100 resources") == 3
+    assert body.count("**preflight**: preflight prod: PASS · 2,100 resources\n") == 3
     assert body.count("The whole preflight report is in this run's job summary.") == 3
     assert body.count("    + 1 to create\n    61 unchanged") == 2, "a cut preview keeps its end"
     assert "earlier characters left out" in body
