@@ -128,8 +128,19 @@ def _stacks(results: dict[tuple[str, str], Result]) -> list[str]:
     return [stack for stack in STACK_ORDER if stack in named] + sorted(named - set(STACK_ORDER))
 
 
-def pr_comment(results: dict[tuple[str, str], Result], title: str, run_url: str, limit: int = BODY_LIMIT) -> str:
-    """One comment for the pull request: a table of verdicts, then per stack preflight and preview.
+JOB_STATES = {"success": "✅ passed", "failure": "❌ failed", "cancelled": "⚠️ cancelled", "skipped": "— skipped"}
+
+
+def pr_comment(
+    results: dict[tuple[str, str], Result],
+    title: str,
+    run_url: str,
+    checks: str = "",
+    limit: int = BODY_LIMIT,
+) -> str:
+    """One comment for the pull request: the checks' result, a table of verdicts, then per stack
+    preflight and preview. `checks` is the checks job's result as GitHub reports it
+    (`needs.checks.result`): it covers lint and the tests, which leave no report of their own.
 
     Each stack gets an equal share of what the table leaves of GitHub's limit. A preview's
     summary is cut from the front (its end holds the policy verdicts and the resource counts);
@@ -143,8 +154,9 @@ def pr_comment(results: dict[tuple[str, str], Result], title: str, run_url: str,
             f"| {stack} | {preflight_state(results.get(('preflight', stack)))} "
             f"| {preview_state(results.get(('preview', stack)))} |"
         )
+    status = f"Lint, tests and preflight: {JOB_STATES.get(checks, checks or 'unknown')}\n\n"
     head = (
-        f"{PR_MARKER}\n## {title}\n\n" + "\n".join(rows) + "\n\n"
+        f"{PR_MARKER}\n## {title}\n\n{status}" + "\n".join(rows) + "\n\n"
         "Previews run only for pull requests from this repository; dev has none (a workstation stack).\n"
     )
     foot = f"\nFull reports: the job summaries of [this run]({run_url}).\n"
@@ -210,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     comment.add_argument("--results", type=Path, required=True, help="directory of <kind>-<stack>/ results")
     comment.add_argument("--title", required=True, help="the comment's heading")
     comment.add_argument("--run-url", required=True, help="link to the workflow run")
+    comment.add_argument("--checks", default="", help="the checks job's result: success, failure, cancelled, skipped")
     for kind in ("preflight", "preview"):
         summary = commands.add_parser(f"{kind}-summary", help=f"Markdown of one {kind} for the job summary")
         summary.add_argument("--result", type=Path, required=True, help=f"a {kind}-<stack>/ directory")
@@ -221,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "comment":
-        print(pr_comment(load_results(args.results), args.title, args.run_url), end="")
+        print(pr_comment(load_results(args.results), args.title, args.run_url, args.checks), end="")
         return 0
     if args.command in ("preflight-summary", "preview-summary", "drift-state"):
         if not args.result.is_dir():

@@ -53,10 +53,12 @@ def test_comment_starts_with_its_marker_then_a_verdict_row_per_stack() -> None:
         ),
         "checks of abc1234",
         RUN,
+        "failure",
     )
     lines = body.splitlines()
     assert lines[0] == PR_MARKER
     assert lines[1] == "## checks of abc1234"
+    assert lines[3] == "Lint, tests and preflight: ❌ failed"
     assert "| dev | ✅ passed | — not run |" in lines
     assert "| prod | ❌ mandatory policy violation | ✅ passed |" in lines
     assert "| dr | ❌ error: bad config or program | ❌ failed |" in lines
@@ -174,6 +176,6 @@ def test_cli_comment_and_summaries(tmp_path: Path, capsys: pytest.CaptureFixture
     assert capsys.readouterr().out == (
         "**preflight of dev**: ❌ error: bad config or program\n\n```text\npreflight: bad config\n```\n\n"
     )
-    assert main(["comment", "--results", str(tmp_path), "--title", "t", "--run-url", RUN]) == 0
-    assert capsys.readouterr().out.startswith(f"{PR_MARKER}\n## t\n")
+    assert main(["comment", "--results", str(tmp_path), "--title", "t", "--run-url", RUN, "--checks", "success"]) == 0
+    assert capsys.readouterr().out.startswith(f"{PR_MARKER}\n## t\n\nLint, tests and preflight: ✅ passed\n")
     assert main(["preview-summary", "--result", str(tmp_path / "missing-prod")]) == 2
