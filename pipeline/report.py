@@ -55,7 +55,10 @@ def load_result(directory: Path) -> Result:
 
 
 def load_results(root: Path) -> dict[tuple[str, str], Result]:
-    """Every `<kind>-<stack>/` directory under root, by (kind, stack)."""
+    """Every `<kind>-<stack>/` directory under root, by (kind, stack); none when root is missing
+    (download-artifact creates no directory when the run left no artifact)."""
+    if not root.is_dir():
+        return {}
     results = (load_result(path) for path in sorted(root.iterdir()) if path.is_dir())
     return {(result.kind, result.stack): result for result in results}
 

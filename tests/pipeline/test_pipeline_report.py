@@ -162,6 +162,12 @@ def test_results_load_from_the_jobs_directories(tmp_path: Path) -> None:
     )
 
 
+def test_a_run_that_left_no_results_still_gets_its_comment(tmp_path: Path) -> None:
+    assert load_results(tmp_path / "results") == {}
+    body = pr_comment(load_results(tmp_path / "results"), "checks", RUN, "failure")
+    assert body.startswith(f"{PR_MARKER}\n## checks\n\nLint, tests and preflight: ❌ failed\n")
+
+
 def test_cli_drift_state_fails_only_on_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(tmp_path, "drift-prod", {"exit-code": "255", "output.txt": DRIFTED})
     write(tmp_path, "drift-dr", {"exit-code": "255", "output.txt": "error: AccessDenied"})
