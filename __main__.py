@@ -13,12 +13,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.dns_failover import DnsFailover, DnsFailoverArgs
+from components.alarm_topic import AlarmTopic, AlarmTopicArgs
+from components.dns_failover import DnsFailover, DnsFailoverArgs, HostAddress
 from components.docker_host import DockerHost, DockerHostArgs
 from components.replicated_bucket import ReplicatedBucket, ReplicatedBucketArgs
 from components.replicated_secret import ReplicatedSecret, ReplicatedSecretArgs
 from config.loader import PROJECT, ConfigError, load_stack_config
-from config.models import Aws, StackConfig
+from config.models import Aws, Dns, StackConfig
 
 
 def load() -> StackConfig:
@@ -83,6 +84,59 @@ def secret_inputs(cfg: StackConfig, primary: pulumi.StackReference | None) -> di
     return secrets
 
 
+def dns_failover(cfg: StackConfig, dns: Dns, primary: pulumi.StackReference | None, tags: Mapping[str, str]) -> None:
+    """Address records of this stack's hosts, its side of the failover pair and who is told."""
+    stack = pulumi.get_stack()
+    check = dns.health_check
+    zone_id: pulumi.Input[str] | None = dns.zone_id
+    if zone_id is None and primary is not None and cfg.primary is not None:
+        # Route 53 is global: prod's zone stays writable while prod's region is down.
+        zone_id = primary_output(primary, cfg.primary.stack, "dnsZoneId")
+    actions: list[pulumi.Input[str]] = []
+    if check.alarm and cfg.alerts.emails:
+        # Each stack has its own topic: dr's alarm must reach someone without prod's state.
+        topic = AlarmTopic(
+            "alarms", AlarmTopicArgs(topic_name=f"ziggie-{stack}-alarms", emails=cfg.alerts.emails, tags=tags)
+        )
+        actions.append(topic.arn)
+        pulumi.export("alarmTopicArn", topic.arn)
+    serving = cfg.hosts[dns.host]
+    secondary = cfg.environment == "dr"
+    failover = DnsFailover(
+        "dns",
+        DnsFailoverArgs(
+            zone_name=dns.zone_name,
+            zone_id=zone_id,
+            record_name=dns.record_name,
+            target=str(serving.public_address),
+            probe_ip=str(serving.ipv4),
+            addresses=[
+                HostAddress(
+                    name=str(host.public_address),
+                    ipv4=str(host.ipv4) if host.ipv4 else None,
+                    ipv6=str(host.ipv6) if host.ipv6 else None,
+                )
+                for host in cfg.address_records().values()
+            ],
+            role="SECONDARY" if secondary else "PRIMARY",
+            set_identifier=f"{stack}-{'secondary' if secondary else 'primary'}",
+            health_check_path=check.path,
+            port=check.port,
+            request_interval=check.interval_seconds,
+            failure_threshold=check.failure_threshold,
+            regions=check.regions,
+            alarm=check.alarm,
+            alarm_actions=actions,
+            protect_zone=cfg.environment == "prod",
+            tags=tags,
+        ),
+    )
+    pulumi.export("dnsZoneId", failover.zone_id)
+    pulumi.export("healthCheckId", failover.health_check_id)
+    if failover.name_servers is not None:
+        pulumi.export("dnsNameServers", failover.name_servers)
+
+
 def aws_dr(
     cfg: StackConfig, aws_cfg: Aws, secrets: Mapping[str, pulumi.Output[str]], primary: pulumi.StackReference | None
 ) -> None:
@@ -122,33 +176,7 @@ def aws_dr(
         for key in aws_cfg.replicated_secrets
     }
     if aws_cfg.dns is not None:
-        dns = aws_cfg.dns
-        check = dns.health_check
-        zone_id: pulumi.Input[str] | None = dns.zone_id
-        if zone_id is None and primary is not None and cfg.primary is not None:
-            zone_id = primary_output(primary, cfg.primary.stack, "dnsZoneId")
-        failover = DnsFailover(
-            "dns",
-            DnsFailoverArgs(
-                zone_name=dns.zone_name,
-                zone_id=zone_id,
-                record_name=dns.record_name,
-                record_type=dns.record_type,
-                target=dns.target,
-                role="SECONDARY" if cfg.environment == "dr" else "PRIMARY",
-                set_identifier=f"{stack}-{'secondary' if cfg.environment == 'dr' else 'primary'}",
-                health_check_path=check.path,
-                port=check.port,
-                request_interval=check.interval_seconds,
-                failure_threshold=check.failure_threshold,
-                regions=check.regions,
-                alarm=check.alarm,
-                protect_zone=prod,
-                tags=tags,
-            ),
-        )
-        pulumi.export("dnsZoneId", failover.zone_id)
-        pulumi.export("healthCheckId", failover.health_check_id)
+        dns_failover(cfg, aws_cfg.dns, primary, tags)
     if buckets:
         pulumi.export("replicaBuckets", {name: b.replica_bucket for name, b in buckets.items()})
     if replicated:

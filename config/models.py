@@ -9,8 +9,9 @@ at the values in front of them.
 from __future__ import annotations
 
 import posixpath
+import re
 from decimal import Decimal
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -32,6 +33,8 @@ Environment = Literal["dev", "prod", "dr"]
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _NAME = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$|^[a-z0-9]$"
 _CONFIG_KEY = r"^[A-Za-z][A-Za-z0-9_.-]*$"
+# A fully qualified host name: dot-separated labels, the last one alphabetic.
+_HOST_NAME = r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 
 ServiceName = Annotated[str, Field(pattern=_NAME, max_length=63)]
 HostName = Annotated[str, Field(pattern=_NAME, max_length=63)]
@@ -89,8 +92,14 @@ class Host(Model):
     monthly_price_usd: Decimal = Field(ge=0, description="What the host costs a month, in USD.")
     public_address: str | None = Field(
         default=None,
-        description="Public DNS name or IP the host serves on; health checks and DNS records use it.",
+        description="Public DNS name of the host (`vps1.ziggie.example`): the name of its address records, "
+        "what the failover record answers with.",
     )
+    ipv4: IPv4Address | None = Field(
+        default=None,
+        description="The host's public IPv4 address: its A record, and what Route 53 health checks probe.",
+    )
+    ipv6: IPv6Address | None = Field(default=None, description="The host's public IPv6 address: its AAAA record.")
 
     @model_validator(mode="after")
     def _reserve_fits(self) -> Self:
@@ -101,6 +110,15 @@ class Host(Model):
             problems.append((("osReserveCpus",), "must be smaller than cpus"))
         if self.ssh_opts and not self.docker_host.startswith("ssh://"):
             problems.append((("sshOpts",), "only applies to an ssh:// dockerHost"))
+        if (self.ipv4 is not None or self.ipv6 is not None) and not (
+            self.public_address and re.match(_HOST_NAME, self.public_address)
+        ):
+            problems.append(
+                (
+                    ("publicAddress",),
+                    "must be a DNS name (`vps1.ziggie.example`) when ipv4 or ipv6 is set: it names the address records",
+                )
+            )
         _raise(problems)
         return self
 
@@ -360,7 +378,7 @@ class HealthCheckSettings(Model):
 
 
 class Dns(Model):
-    """The failover record this stack owns."""
+    """The failover record this stack owns, and the address records of its hosts."""
 
     zone_name: str = Field(pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$", description="Hosted zone name (`ziggie.example`).")
     zone_id: str | None = Field(
@@ -369,19 +387,46 @@ class Dns(Model):
         description="An existing hosted zone's id; none on prod creates the zone, none on dr uses prod's.",
     )
     record_name: str = Field(pattern=r"^[a-z0-9.-]+$", description="The name users resolve (`app.ziggie.example`).")
-    record_type: Literal["A", "CNAME"] = Field(
-        default="CNAME", description="A for an IP target, CNAME for a host name."
+    host: HostName = Field(
+        description="The host this stack's failover record answers with (a CNAME to its publicAddress) and whose "
+        "ipv4 the health check probes."
     )
-    target: str = Field(description="What the record answers: this stack's host address.")
     health_check: HealthCheckSettings = Field(
-        default_factory=HealthCheckSettings, description="The health check on the target."
+        default_factory=HealthCheckSettings, description="The health check on the host."
     )
 
     @model_validator(mode="after")
     def _record_in_zone(self) -> Self:
-        if not (self.record_name == self.zone_name or self.record_name.endswith("." + self.zone_name)):
+        if not in_zone(self.record_name, self.zone_name):
             raise Problems([(("recordName",), f"{self.record_name} is not inside the zone {self.zone_name}")])
+        if self.record_name == self.zone_name:
+            raise Problems([(("recordName",), f"a CNAME cannot sit at the zone apex {self.zone_name}")])
         return self
+
+
+def in_zone(name: str, zone: str) -> bool:
+    """Whether DNS name `name` is `zone` or below it."""
+    return name == zone or name.endswith("." + zone)
+
+
+class BucketSettings(Model):
+    """How one replicated bucket's DR copy behaves."""
+
+    two_way: bool = Field(
+        default=True,
+        description="Replicate back from the DR replica too, so objects written there during a failover return.",
+    )
+    replicate_deletes: bool = Field(
+        default=True,
+        description="Replicate delete markers: a deletion in one bucket hides the object in the other.",
+    )
+    object_lock_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=36500,
+        description="Protect every object version in the DR replica for this many days (S3 Object Lock, "
+        "governance mode). Cannot be turned off once on.",
+    )
 
 
 class Aws(Model):
@@ -404,13 +449,26 @@ class Aws(Model):
     secret_recovery_window_days: int = Field(
         default=7, ge=7, le=30, description="Days a deleted secret can still be restored."
     )
+    bucket_settings: dict[Annotated[str, Field(pattern=_NAME)], BucketSettings] = Field(
+        default_factory=dict,
+        description="Per-bucket replication settings by short name; a bucket not named here replicates both "
+        "ways with delete markers and no Object Lock.",
+    )
     dns: Dns | None = Field(default=None, description="The failover record and health check.")
 
     @model_validator(mode="after")
     def _two_regions(self) -> Self:
+        problems: list[tuple[tuple[str | int, ...], str]] = []
         if self.primary_region == self.dr_region:
-            raise Problems([(("drRegion",), f"must differ from primaryRegion {self.primary_region}")])
+            problems.append((("drRegion",), f"must differ from primaryRegion {self.primary_region}"))
+        for name in sorted(set(self.bucket_settings) - set(self.buckets)):
+            problems.append((("bucketSettings", name), f"is not one of the buckets ({', '.join(self.buckets)})"))
+        _raise(problems)
         return self
+
+    def settings_of(self, bucket: str) -> BucketSettings:
+        """A bucket's replication settings, the defaults when it names none."""
+        return self.bucket_settings.get(bucket, BucketSettings())
 
 
 class Primary(Model):
@@ -494,6 +552,7 @@ class StackConfig(Model):
                 problems.append((("cloud", alias), "is not built yet; leave it off"))
         if self.primary is not None and self.primary.secrets_from_replicas and not self.cloud.aws_dr:
             problems.append((("primary", "secretsFromReplicas"), "needs cloud.awsDr: the replicas live in AWS"))
+        problems += self._dns_problems()
         if self.environment == "dr" and self.primary is None:
             problems.append((("primary",), "is required on a dr stack: it reads the primary's outputs"))
         if self.environment != "dr" and self.primary is not None:
@@ -502,6 +561,50 @@ class StackConfig(Model):
             )
         _raise(problems)
         return self
+
+    def _dns_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Address records and the failover record's host, checked against the hosts."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        dns = self.aws.dns if self.aws is not None and self.cloud.aws_dr else None
+        if dns is None:
+            return problems
+        for name, host in self.hosts.items():
+            has_ip = host.ipv4 is not None or host.ipv6 is not None
+            if has_ip and host.public_address and not in_zone(host.public_address, dns.zone_name):
+                problems.append(
+                    (
+                        ("hosts", name, "publicAddress"),
+                        f"{host.public_address} is not inside the zone {dns.zone_name}, so it gets no address record",
+                    )
+                )
+        target = self.hosts.get(dns.host)
+        where = ("aws", "dns", "host")
+        if target is None:
+            problems.append((where, f"{dns.host!r} is not one of the hosts ({', '.join(self.hosts)})"))
+        elif target.ipv4 is None or target.public_address is None:
+            problems.append(
+                (
+                    where,
+                    f"host {dns.host} needs publicAddress and ipv4: the failover record answers with its address "
+                    "record and the health check probes its IP",
+                )
+            )
+        if self.environment == "prod" and dns.health_check.alarm and not self.alerts.emails:
+            problems.append(
+                (
+                    ("alerts", "emails"),
+                    "is empty, but aws.dns.healthCheck.alarm is on: list who is told when the primary fails",
+                )
+            )
+        return problems
+
+    def address_records(self) -> dict[str, Host]:
+        """Hosts that get address records in the zone: those with a public name and an IP."""
+        return {
+            name: host
+            for name, host in self.hosts.items()
+            if host.public_address and (host.ipv4 is not None or host.ipv6 is not None)
+        }
 
     def enabled_services(self) -> dict[str, Service]:
         """The services this stack deploys, in a stable order."""

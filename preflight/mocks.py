@@ -136,7 +136,23 @@ def _aws_resource(typ: str, name: str, state: dict[str, Any]) -> tuple[str, dict
     if typ == "aws:secretsmanager/secret:Secret":
         secret = str(state.get("name") or name)
         arn = f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:{secret}-{_hex(secret, 6)}"
-        state.update(name=secret, arn=arn)
+        # As DescribeSecret reports a replica that took: InSync, no message.
+        replicas = [
+            {**r, "status": "InSync", "statusMessage": "Replication succeeded"}
+            for r in state.get("replicas") or []
+            if isinstance(r, dict)
+        ]
+        state.update(name=secret, arn=arn, replicas=replicas)
+        return arn, state
+    if typ == "aws:sns/topic:Topic":
+        topic = str(state.get("name") or f"{name}-{_hex(name, 7)}")
+        arn = f"arn:aws:sns:{region}:{ACCOUNT_ID}:{topic}"
+        state.update(name=topic, arn=arn)
+        return arn, state
+    if typ == "aws:sns/topicSubscription:TopicSubscription":
+        # An email subscription's ARN reads "pending confirmation" until its recipient confirms.
+        arn = f"{state.get('topic')}:{_uuid(f'{typ}:{name}')}"
+        state.update(arn=arn, pendingConfirmation=state.get("protocol") == "email")
         return arn, state
     resource_id = _hex(f"{typ}:{name}", 20)
     service = typ.split(":")[1].split("/")[0]

@@ -31,6 +31,7 @@ MODELS: list[type[BaseModel]] = [
     models.Alerts,
     models.Primary,
     models.Aws,
+    models.BucketSettings,
     models.Dns,
     models.HealthCheckSettings,
 ]
