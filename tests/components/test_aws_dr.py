@@ -47,7 +47,7 @@ def test_every_resource_sits_in_its_intended_region(kms_bucket: dict[str, Record
         if record.type.startswith("aws:iam/"):
             assert "region" not in record.inputs, f"{record.urn}: IAM is global"
         elif record.type.startswith("aws:"):
-            expected = DR if name.startswith("assets-replica") and name != "assets-replication" else PRIMARY
+            expected = DR if name.startswith(("assets-replica", "assets-reverse")) else PRIMARY
             if name.startswith("assets-replication"):
                 expected = PRIMARY
             assert record.inputs.get("region") == expected, record.urn

@@ -200,6 +200,7 @@ PRIMARY_REGION = "eu-north-1"
 DR_REGION = "eu-west-1"
 ACCOUNT_ID = "123456789012"
 REPLICATION_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/ziggie-prod-replication"
+REPLICA_KEY_ARN = f"arn:aws:kms:{DR_REGION}:{ACCOUNT_ID}:key/3f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 HEALTH_CHECK_ID = "0b5f2c3e-7c1d-4f5e-9a1b-2c3d4e5f6a7b"
 ZONE_ID = "Z0123456789ABCDEFGHIJ"
 
@@ -299,6 +300,8 @@ def replication_rule(
     minutes: Any = 15,
     metrics: Any = "Enabled",
     delete_markers: Any = "Enabled",
+    sse_kms: Any = "Enabled",
+    replica_key: Any = REPLICA_KEY_ARN,
 ) -> dict[str, Any]:
     """A rule to ``destination`` (a bucket record, an ARN or UNKNOWN); a None setting drops its block."""
     arn = f"arn:aws:s3:::{destination.inputs['bucket']}" if isinstance(destination, RecordedResource) else destination
@@ -307,7 +310,11 @@ def replication_rule(
         target["replicationTime"] = {"status": rtc, "time": {"minutes": minutes}}
     if metrics is not None:
         target["metrics"] = {"status": metrics, "eventThreshold": {"minutes": 15}}
+    if replica_key is not None:
+        target["encryptionConfiguration"] = {"replicaKmsKeyId": replica_key}
     rule: dict[str, Any] = {"id": rule_id, "status": status, "filter": {}, "destination": target}
+    if sse_kms is not None:
+        rule["sourceSelectionCriteria"] = {"sseKmsEncryptedObjects": {"status": sse_kms}}
     if delete_markers is not None:
         rule["deleteMarkerReplication"] = {"status": delete_markers}
     return {k: v for k, v in rule.items() if v is not None}

@@ -119,7 +119,12 @@ def test_stack_config_files_are_valid(pack_session: PolicyPackSession, stack: st
     assert settings["host-allocation"].properties["cpuOvercommit"] == (1.3 if stack == "prod" else 1.0)
     # Only prod holds the DR copies: dev and dr have nothing to replicate.
     replicated = stack == "prod"
-    assert settings["bucket-replication"].properties == {"requireReplication": replicated, "exempt": {}}
+    kept = {"ziggie-prod-backups"} if replicated else set()
+    assert {k: v for k, v in settings["bucket-replication"].properties.items() if k != "keepDeletions"} == {
+        "requireReplication": replicated,
+        "exempt": {},
+    }
+    assert set(settings["bucket-replication"].properties["keepDeletions"]) == kept
     assert settings["secret-replication"].properties == {"requireReplication": replicated}
     assert settings["bucket-protection"].properties == {"exempt": {}}
     # dr's SECONDARY has its own health check, so dr demands it.
