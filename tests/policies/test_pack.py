@@ -125,7 +125,10 @@ def test_stack_config_files_are_valid(pack_session: PolicyPackSession, stack: st
         "exempt": {},
     }
     assert set(settings["bucket-replication"].properties["keepDeletions"]) == kept
-    assert settings["secret-replication"].properties == {"requireReplication": replicated}
+    assert settings["secret-replication"].properties == {
+        "requireReplication": replicated,
+        "drRegion": "eu-west-1" if replicated else "",
+    }
     assert settings["bucket-protection"].properties == {"exempt": {}}
     # dr's SECONDARY has its own health check, so dr demands it.
     assert settings["failover-health-check"].properties == {"requireSecondaryHealthCheck": stack == "dr"}
