@@ -138,7 +138,10 @@ def test_secret_replication(
 def test_unknown_config_key_is_an_error() -> None:
     with pytest.raises(PolicyConfigError) as caught:
         run_direct(secret_replication.policy, [sm_secret("ziggie/prod/api-key")], {"replicate": True})
-    assert str(caught.value) == "policy secret-replication: unknown config key 'replicate' (known: drRegion, requireReplication)"
+    assert (
+        str(caught.value)
+        == "policy secret-replication: unknown config key 'replicate' (known: drRegion, requireReplication)"
+    )
 
 
 @pytest.mark.parametrize(
