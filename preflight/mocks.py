@@ -191,6 +191,8 @@ class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: Mocks) -> None:
         super().__init__(mocks)
         self.records: list[RecordedResource] = []
+        self.invokes: list[tuple[str, dict[str, Any]]] = []
+        """Every function the program called (a data source read), as (token, arguments)."""
 
     def _record(self, request: Any, urn: str, id_: str | None, custom: bool, outputs: Any) -> None:
         property_dependencies = {
@@ -230,6 +232,7 @@ class RecordingMonitor(MockMonitor):
         return info
 
     def Invoke(self, request: Any) -> Any:
+        self.invokes.append((request.tok, _tidy(json_format.MessageToDict(request.args))))
         # In a preview the engine answers an invoke only once what it depends on exists: a
         # resource that is only planned for creation makes the result unknown, while a read
         # resource (a StackReference) is there already.

@@ -6,6 +6,7 @@ reach Docker), not from the config, so it shows what the program really asks for
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any
 
 from config.models import CPU_SHARES_PER_VCPU, MIB
 from config.units import format_gib
+from preflight.readiness import dr_readiness
 from preflight.records import RecordedResource, redact
 from preflight.runner import PlanResult
 
@@ -219,6 +221,10 @@ def render_json(plan: PlanResult, violations: Sequence[Any] | None = None) -> di
         "outputs": {k: "[secret]" if k in plan.secret_outputs else redact(v) for k, v in sorted(plan.outputs.items())},
         "warnings": list(plan.warnings),
     }
+    readiness = dr_readiness(plan)
+    if readiness is not None:
+        # dr's path: everything it creates or reads, and whether its region survives the primary's loss.
+        document["drReadiness"] = [dataclasses.asdict(p) for p in readiness]
     if violations is not None:
         document["violations"] = [
             {"policy": v.policy, "enforcement": v.enforcement, "urn": v.urn, "message": v.message} for v in violations
