@@ -14,12 +14,16 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarm_topic import AlarmTopic, AlarmTopicArgs
+from components.certbot_identity import CertbotIdentity, CertbotIdentityArgs
 from components.dns_failover import DnsFailover, DnsFailoverArgs, HostAddress
 from components.docker_host import DockerHost, DockerHostArgs
 from components.replicated_bucket import ReplicatedBucket, ReplicatedBucketArgs
 from components.replicated_secret import ReplicatedSecret, ReplicatedSecretArgs
 from config.loader import PROJECT, ConfigError, load_stack_config
 from config.models import Aws, Dns, StackConfig
+from generated import GeneratedFile
+from generated.certbot import certbot_files
+from generated.nginx import nginx_files
 
 
 def load() -> StackConfig:
@@ -84,7 +88,9 @@ def secret_inputs(cfg: StackConfig, primary: pulumi.StackReference | None) -> di
     return secrets
 
 
-def dns_failover(cfg: StackConfig, dns: Dns, primary: pulumi.StackReference | None, tags: Mapping[str, str]) -> None:
+def dns_failover(
+    cfg: StackConfig, dns: Dns, primary: pulumi.StackReference | None, tags: Mapping[str, str]
+) -> pulumi.Output[str]:
     """Address records of this stack's hosts, its side of the failover pair and who is told."""
     stack = pulumi.get_stack()
     check = dns.health_check
@@ -135,12 +141,16 @@ def dns_failover(cfg: StackConfig, dns: Dns, primary: pulumi.StackReference | No
     pulumi.export("healthCheckId", failover.health_check_id)
     if failover.name_servers is not None:
         pulumi.export("dnsNameServers", failover.name_servers)
+    return failover.zone_id
 
 
 def aws_dr(
     cfg: StackConfig, aws_cfg: Aws, secrets: Mapping[str, pulumi.Output[str]], primary: pulumi.StackReference | None
-) -> None:
-    """The AWS disaster-recovery parts: replicated buckets and secrets, and DNS failover."""
+) -> pulumi.Output[str] | None:
+    """The AWS disaster-recovery parts: replicated buckets and secrets, and DNS failover.
+
+    Returns the hosted zone's id when the stack has DNS failover.
+    """
     stack = pulumi.get_stack()
     tags = {"project": PROJECT, "stack": stack}
     prod = cfg.environment == "prod"
@@ -178,13 +188,40 @@ def aws_dr(
         )
         for key in aws_cfg.replicated_secrets
     }
-    if aws_cfg.dns is not None:
-        dns_failover(cfg, aws_cfg.dns, primary, tags)
+    zone_id = dns_failover(cfg, aws_cfg.dns, primary, tags) if aws_cfg.dns is not None else None
     if buckets:
         pulumi.export("replicaBuckets", {name: b.replica_bucket for name, b in buckets.items()})
     if replicated:
         # ARNs are not secret; the dr stack reads each value from its replica with its own credentials.
         pulumi.export("replicaSecretArns", {key: s.replica_arn for key, s in replicated.items()})
+    return zone_id
+
+
+def edge_files(cfg: StackConfig, zone_id: pulumi.Output[str] | None) -> dict[str, list[GeneratedFile]]:
+    """nginx's configuration and certbot's scripts, with the DNS-01 identity where there is a zone."""
+    services = cfg.enabled_services()
+    files: dict[str, list[GeneratedFile]] = {}
+    if "nginx" in services:
+        files["nginx"] = nginx_files(cfg)
+    if "certbot" in services:
+        identity = None
+        if zone_id is not None and cfg.acme_names():
+            # Each stack its own identity (IAM is global): dr renews without prod's state.
+            identity = CertbotIdentity(
+                "certbot",
+                CertbotIdentityArgs(
+                    zone_id=zone_id,
+                    names=cfg.acme_names(),
+                    user_name=f"ziggie-{pulumi.get_stack()}-certbot",
+                    tags={"project": PROJECT, "stack": pulumi.get_stack()},
+                ),
+            )
+        files["certbot"] = certbot_files(
+            cfg,
+            identity.access_key_id if identity else None,
+            identity.secret_access_key if identity else None,
+        )
+    return files
 
 
 def main() -> None:
@@ -195,6 +232,9 @@ def main() -> None:
     primary = pulumi.StackReference("primary", stack_name=cfg.primary.stack) if cfg.primary else None
     secrets = secret_inputs(cfg, primary)
     images = image_inputs(cfg, primary)
+
+    zone_id = aws_dr(cfg, cfg.aws, secrets, primary) if cfg.cloud.aws_dr and cfg.aws is not None else None
+    files = edge_files(cfg, zone_id)
 
     hosts: dict[str, DockerHost] = {}
     for host_name, host in cfg.hosts.items():
@@ -210,11 +250,9 @@ def main() -> None:
                 secrets=secrets,
                 features=cfg.features,
                 protect_data=cfg.environment == "prod",
+                files={n: f for n, f in files.items() if n in services},
             ),
         )
-
-    if cfg.cloud.aws_dr and cfg.aws is not None:
-        aws_dr(cfg, cfg.aws, secrets, primary)
 
     pulumi.export("environment", cfg.environment)
     pulumi.export("images", {name: images[name] for name in cfg.enabled_services()})

@@ -35,6 +35,8 @@ _NAME = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$|^[a-z0-9]$"
 _CONFIG_KEY = r"^[A-Za-z][A-Za-z0-9_.-]*$"
 # A fully qualified host name: dot-separated labels, the last one alphabetic.
 _HOST_NAME = r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+# The same without the length look-ahead, for pydantic's regex engine (length checked apart).
+_DNS_NAME = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 
 ServiceName = Annotated[str, Field(pattern=_NAME, max_length=63)]
 HostName = Annotated[str, Field(pattern=_NAME, max_length=63)]
@@ -241,6 +243,9 @@ class Service(Model):
         default=False, description="Pass the stack's feature flags to this service as FEATURE_* variables."
     )
     command: tuple[str, ...] | None = Field(default=None, description="Command override, exec form.")
+    entrypoint: tuple[str, ...] | None = Field(
+        default=None, description="Entrypoint override, exec form (the image's own when unset)."
+    )
     volumes: tuple[Volume, ...] = Field(default=(), description="Named volumes.")
     mounts: tuple[BindMount, ...] = Field(default=(), description="Host bind mounts.")
     ports: tuple[Port, ...] = Field(default=(), description="Published ports.")
@@ -343,6 +348,58 @@ class Alerts(Model):
             if email.lower() in seen:
                 problems.append((("emails", i), f"{email} is listed twice"))
             seen.add(email.lower())
+        _raise(problems)
+        return self
+
+
+class Route(Model):
+    """One path the edge proxies to a service."""
+
+    path: str = Field(pattern=r"^/[A-Za-z0-9._~/-]*$", description="URL path prefix (`/`, `/mcp/`).")
+    service: ServiceName = Field(description="The service that answers it, by its container name.")
+    port: int = Field(ge=1, le=65535, description="The port the service listens on inside its container.")
+
+
+class Edge(Model):
+    """What nginx serves: the routes to services, the health endpoint, TLS and its renewal."""
+
+    routes: tuple[Route, ...] = Field(
+        default=(
+            Route(path="/", service="ziggie-api", port=8000),
+            Route(path="/mcp/", service="mcp-gateway", port=8080),
+        ),
+        min_length=1,
+        description="Paths proxied over HTTPS, each to a service's port; the request path is passed on unchanged.",
+    )
+    health_service: ServiceName = Field(
+        default="ziggie-api", description="The service `/health` is proxied to (what Route 53 checks)."
+    )
+    health_port: int = Field(default=8000, ge=1, le=65535, description="Its port.")
+    health_path: str = Field(default="/health", pattern=r"^/", description="Its health endpoint.")
+    server_names: tuple[Annotated[str, Field(pattern=_DNS_NAME, max_length=253)], ...] = Field(
+        default=(),
+        description="Names served besides aws.dns.recordName; the certificate covers them all. With neither, "
+        "`localhost` (a self-signed certificate only).",
+    )
+    hsts: bool | None = Field(
+        default=None,
+        description="Send Strict-Transport-Security; unset means on in prod and dr (one name, served by both).",
+    )
+    reload_hours: int = Field(
+        default=6,
+        ge=1,
+        le=24 * 7,
+        description="nginx reloads itself this often to pick up a renewed certificate (certbot renews 30 days "
+        "before expiry).",
+    )
+
+    @model_validator(mode="after")
+    def _unique_paths(self) -> Self:
+        paths = [r.path for r in self.routes]
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for i, path in enumerate(paths):
+            if paths.index(path) != i:
+                problems.append((("routes", i, "path"), f"{path} is routed twice"))
         _raise(problems)
         return self
 
@@ -505,6 +562,7 @@ class StackConfig(Model):
     )
     cloud: Cloud = Field(default_factory=Cloud, description="Switches for the cloud parts.")
     alerts: Alerts = Field(default_factory=Alerts, description="Who is told when something needs a person.")
+    edge: Edge = Field(default_factory=Edge, description="What nginx serves, and its certificates.")
     primary: Primary | None = Field(default=None, description="The primary stack a standby reads; dr only.")
     aws: Aws | None = Field(default=None, description="The AWS disaster-recovery parts; needs cloud.awsDr.")
 
@@ -553,6 +611,7 @@ class StackConfig(Model):
         if self.primary is not None and self.primary.secrets_from_replicas and not self.cloud.aws_dr:
             problems.append((("primary", "secretsFromReplicas"), "needs cloud.awsDr: the replicas live in AWS"))
         problems += self._dns_problems()
+        problems += self._edge_problems()
         if self.environment == "dr" and self.primary is None:
             problems.append((("primary",), "is required on a dr stack: it reads the primary's outputs"))
         if self.environment != "dr" and self.primary is not None:
@@ -597,6 +656,40 @@ class StackConfig(Model):
                 )
             )
         return problems
+
+    def _edge_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """The services nginx routes to must run on this stack, and certbot needs someone to register."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        enabled = self.enabled_services()
+        if "nginx" not in enabled:
+            return problems
+        targets: list[tuple[tuple[str | int, ...], str]] = [
+            (("edge", "routes", i, "service"), r.service) for i, r in enumerate(self.edge.routes)
+        ]
+        targets.append((("edge", "healthService"), self.edge.health_service))
+        for where, service in targets:
+            if service not in enabled:
+                problems.append((where, f"{service!r} is not a service this stack runs"))
+        if "certbot" in enabled and self.acme_names() and not self.alerts.emails:
+            problems.append(
+                (("alerts", "emails"), "is empty, but certbot needs an address to register with Let's Encrypt")
+            )
+        return problems
+
+    def acme_names(self) -> tuple[str, ...]:
+        """Names the edge gets a Let's Encrypt certificate for: DNS-01 needs the stack's Route 53 zone."""
+        dns = self.aws.dns if self.aws is not None and self.cloud.aws_dr else None
+        if dns is None:
+            return ()
+        return tuple(dict.fromkeys((dns.record_name, *self.edge.server_names)))
+
+    def edge_names(self) -> tuple[str, ...]:
+        """Names nginx serves: the certificate's, or `localhost` on a stack without a zone."""
+        return self.acme_names() or tuple(self.edge.server_names) or ("localhost",)
+
+    def hsts(self) -> bool:
+        """Whether the edge sends Strict-Transport-Security."""
+        return self.edge.hsts if self.edge.hsts is not None else self.environment in ("prod", "dr")
 
     def address_records(self) -> dict[str, Host]:
         """Hosts that get address records in the zone: those with a public name and an IP."""

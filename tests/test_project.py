@@ -16,7 +16,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PROJECT: dict[str, Any] = yaml.safe_load((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))
 DECLARED: dict[str, dict[str, Any]] = PROJECT["config"]
 
-MODEL_KEYS = {field.alias or name: field for name, field in StackConfig.model_fields.items()}
+# Optional structured keys not declared in Pulumi.yaml: a project key declared with neither
+# `default` nor `value` is required on every stack by the CLI, so new optional keys wait for the
+# declaration rules being settled apart (the working agreement: declare no new optional key).
+UNDECLARED = frozenset({"edge"})
+ALL_MODEL_KEYS = {field.alias or name: field for name, field in StackConfig.model_fields.items()}
+MODEL_KEYS = {key: field for key, field in ALL_MODEL_KEYS.items() if key not in UNDECLARED}
 SECRET_KEYS = {key for entry in DEFAULT_CATALOG.values() for key in entry.get("secretEnv", {}).values()}
 
 
@@ -33,7 +38,7 @@ def test_declared_keys_are_the_model_keys_include_and_the_catalog_secrets() -> N
 
 
 def test_loader_reads_exactly_the_model_keys_and_include() -> None:
-    assert set(MODEL_KEYS) | {"include"} == STRUCTURED_KEYS | STRING_KEYS
+    assert set(ALL_MODEL_KEYS) | {"include"} == STRUCTURED_KEYS | STRING_KEYS
     assert not STRUCTURED_KEYS & STRING_KEYS
 
 

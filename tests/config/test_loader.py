@@ -758,7 +758,8 @@ def test_failover_stack_loads_with_its_address_records() -> None:
                 line(
                     "alerts.emails",
                     "is empty, but aws.dns.healthCheck.alarm is on: list who is told when the primary fails",
-                )
+                ),
+                line("alerts.emails", "is empty, but certbot needs an address to register with Let's Encrypt"),
             ],
         ),
         (
@@ -822,6 +823,8 @@ def test_failover_config_errors(edit: Callable[[dict[str, Any]], None], expected
 
 
 def test_dr_alarm_without_subscriber_is_allowed() -> None:
-    stack = dns_stack()
-    stack.update(environment="dev", alerts={"emails": []})
-    assert load(stack).alerts.emails == ()
+    stack = chain(with_service("certbot", enabled=False))
+    loaded = dns_stack()
+    stack(loaded)
+    loaded.update(environment="dev", alerts={"emails": []})
+    assert load(loaded).alerts.emails == ()

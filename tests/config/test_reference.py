@@ -29,6 +29,8 @@ MODELS: list[type[BaseModel]] = [
     models.Logging,
     models.Cloud,
     models.Alerts,
+    models.Edge,
+    models.Route,
     models.Primary,
     models.Aws,
     models.BucketSettings,
