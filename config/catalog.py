@@ -119,7 +119,7 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         # What Route 53 probes, from inside: TLS on 443 and /health proxied to the API (the image
         # ships curl; -k because the first certificate is self-signed). `nginx -t` only said the
         # config parsed.
-        "healthcheck": _check(["CMD", "curl", "-fsk", "https://127.0.0.1/health"], "30s", "5s", 3, "20s"),
+        "healthcheck": _check(["CMD", "curl", "-fsk", "https://127.0.0.1/health"], "30s", "3s", 3, "10s"),
         "ports": [
             {"internal": 80, "external": 80, "ip": "0.0.0.0"},
             {"internal": 443, "external": 443, "ip": "0.0.0.0"},

@@ -98,7 +98,7 @@ def test_dr_reads_prods_outputs_through_a_stack_reference(prod: PlanResult) -> N
     refs = [r for r in dr.resources if r.type == "pulumi:pulumi:StackReference"]
     assert [r.id for r in refs] == ["organization/ziggie-infra/prod"]
     assert dr.outputs["images"] == {k: v for k, v in prod.outputs["images"].items() if k in dr.outputs["images"]}
-    assert sorted(containers(dr)) == ["mcp-gateway", "nginx", "postgres", "redis", "ziggie-api"]
+    assert sorted(containers(dr)) == ["certbot", "mcp-gateway", "nginx", "postgres", "redis", "ziggie-api"]
 
 
 def test_dr_runs_the_images_prod_exports() -> None:
@@ -227,6 +227,10 @@ def test_dr_adds_only_the_secondary_side(prod: PlanResult) -> None:
     aws_types = sorted(r.type for r in dr.resources if r.type.startswith("aws:"))
     assert aws_types == [
         "aws:cloudwatch/metricAlarm:MetricAlarm",
+        # certbot's own DNS-01 identity (IAM is global).
+        "aws:iam/accessKey:AccessKey",
+        "aws:iam/user:User",
+        "aws:iam/userPolicy:UserPolicy",
         "aws:route53/healthCheck:HealthCheck",
         "aws:route53/record:Record",
         "aws:route53/record:Record",
