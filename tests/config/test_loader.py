@@ -822,7 +822,7 @@ def test_failover_config_errors(edit: Callable[[dict[str, Any]], None], expected
     assert problem_lines(caught.value) == expected
 
 
-def test_dr_alarm_without_subscriber_is_allowed() -> None:
+def test_alarm_without_subscriber_is_allowed_off_prod() -> None:
     stack = chain(with_service("certbot", enabled=False))
     loaded = dns_stack()
     stack(loaded)
