@@ -228,8 +228,8 @@ class DnsFailover(pulumi.ComponentResource):
             # By IP, so the check tests the host the record leads to and not whatever a
             # resolver returns; with both set, Route 53 sends the fqdn as the Host header and,
             # with enable_sni, in the TLS handshake, so nginx serves this name's certificate
-            # and server block (Route 53 API HealthCheckConfig: IPAddress,
-            # FullyQualifiedDomainName, EnableSNI).
+            # and server block (pulumi-aws route53/health_check.py, `fqdn`: "If a value is set
+            # for ip_address, the value set for fqdn will be passed in the Host header").
             ip_address=args.probe_ip,
             fqdn=args.record_name,
             enable_sni=True,
