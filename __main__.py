@@ -13,13 +13,18 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.dns_failover import DnsFailover, DnsFailoverArgs
+from components.alarm_topic import AlarmTopic, AlarmTopicArgs
+from components.certbot_identity import CertbotIdentity, CertbotIdentityArgs
+from components.dns_failover import DnsFailover, DnsFailoverArgs, HostAddress
 from components.docker_host import DockerHost, DockerHostArgs
 from components.replicated_bucket import ReplicatedBucket, ReplicatedBucketArgs
 from components.replicated_secret import ReplicatedSecret, ReplicatedSecretArgs
 from config.loader import PROJECT, ConfigError, load_stack_config
-from config.models import Aws, StackConfig
+from config.models import Aws, Dns, StackConfig
+from generated import GeneratedFile, combine
+from generated.certbot import certbot_files
 from generated.monitoring import monitoring_files
+from generated.nginx import nginx_files
 from generated.scrape_targets import placed_copy
 
 
@@ -85,10 +90,69 @@ def secret_inputs(cfg: StackConfig, primary: pulumi.StackReference | None) -> di
     return secrets
 
 
+def dns_failover(
+    cfg: StackConfig, dns: Dns, primary: pulumi.StackReference | None, tags: Mapping[str, str]
+) -> pulumi.Output[str]:
+    """Address records of this stack's hosts, its side of the failover pair and who is told."""
+    stack = pulumi.get_stack()
+    check = dns.health_check
+    zone_id: pulumi.Input[str] | None = dns.zone_id
+    if zone_id is None and primary is not None and cfg.primary is not None:
+        # Route 53 is global: prod's zone stays writable while prod's region is down.
+        zone_id = primary_output(primary, cfg.primary.stack, "dnsZoneId")
+    actions: list[pulumi.Input[str]] = []
+    if check.alarm and cfg.alerts.emails:
+        # Each stack has its own topic: dr's alarm must reach someone without prod's state.
+        topic = AlarmTopic(
+            "alarms", AlarmTopicArgs(topic_name=f"ziggie-{stack}-alarms", emails=cfg.alerts.emails, tags=tags)
+        )
+        actions.append(topic.arn)
+        pulumi.export("alarmTopicArn", topic.arn)
+    serving = cfg.hosts[dns.host]
+    secondary = cfg.environment == "dr"
+    failover = DnsFailover(
+        "dns",
+        DnsFailoverArgs(
+            zone_name=dns.zone_name,
+            zone_id=zone_id,
+            record_name=dns.record_name,
+            target=str(serving.public_address),
+            probe_ip=str(serving.ipv4),
+            addresses=[
+                HostAddress(
+                    name=str(host.public_address),
+                    ipv4=str(host.ipv4) if host.ipv4 else None,
+                    ipv6=str(host.ipv6) if host.ipv6 else None,
+                )
+                for host in cfg.address_records().values()
+            ],
+            role="SECONDARY" if secondary else "PRIMARY",
+            set_identifier=f"{stack}-{'secondary' if secondary else 'primary'}",
+            health_check_path=check.path,
+            port=check.port,
+            request_interval=check.interval_seconds,
+            failure_threshold=check.failure_threshold,
+            regions=check.regions,
+            alarm=check.alarm,
+            alarm_actions=actions,
+            protect_zone=cfg.environment == "prod",
+            tags=tags,
+        ),
+    )
+    pulumi.export("dnsZoneId", failover.zone_id)
+    pulumi.export("healthCheckId", failover.health_check_id)
+    if failover.name_servers is not None:
+        pulumi.export("dnsNameServers", failover.name_servers)
+    return failover.zone_id
+
+
 def aws_dr(
     cfg: StackConfig, aws_cfg: Aws, secrets: Mapping[str, pulumi.Output[str]], primary: pulumi.StackReference | None
-) -> None:
-    """The AWS disaster-recovery parts: replicated buckets and secrets, and DNS failover."""
+) -> pulumi.Output[str] | None:
+    """The AWS disaster-recovery parts: replicated buckets and secrets, and DNS failover.
+
+    Returns the hosted zone's id when the stack has DNS failover.
+    """
     stack = pulumi.get_stack()
     tags = {"project": PROJECT, "stack": stack}
     prod = cfg.environment == "prod"
@@ -102,6 +166,9 @@ def aws_dr(
                 dr_region=aws_cfg.dr_region,
                 encryption=aws_cfg.encryption,
                 noncurrent_version_days=aws_cfg.noncurrent_version_days,
+                two_way=aws_cfg.settings_of(name).two_way,
+                replicate_deletes=aws_cfg.settings_of(name).replicate_deletes,
+                object_lock_days=aws_cfg.settings_of(name).object_lock_days,
                 protect=prod,
                 tags=tags,
             ),
@@ -123,39 +190,40 @@ def aws_dr(
         )
         for key in aws_cfg.replicated_secrets
     }
-    if aws_cfg.dns is not None:
-        dns = aws_cfg.dns
-        check = dns.health_check
-        zone_id: pulumi.Input[str] | None = dns.zone_id
-        if zone_id is None and primary is not None and cfg.primary is not None:
-            zone_id = primary_output(primary, cfg.primary.stack, "dnsZoneId")
-        failover = DnsFailover(
-            "dns",
-            DnsFailoverArgs(
-                zone_name=dns.zone_name,
-                zone_id=zone_id,
-                record_name=dns.record_name,
-                record_type=dns.record_type,
-                target=dns.target,
-                role="SECONDARY" if cfg.environment == "dr" else "PRIMARY",
-                set_identifier=f"{stack}-{'secondary' if cfg.environment == 'dr' else 'primary'}",
-                health_check_path=check.path,
-                port=check.port,
-                request_interval=check.interval_seconds,
-                failure_threshold=check.failure_threshold,
-                regions=check.regions,
-                alarm=check.alarm,
-                protect_zone=prod,
-                tags=tags,
-            ),
-        )
-        pulumi.export("dnsZoneId", failover.zone_id)
-        pulumi.export("healthCheckId", failover.health_check_id)
+    zone_id = dns_failover(cfg, aws_cfg.dns, primary, tags) if aws_cfg.dns is not None else None
     if buckets:
         pulumi.export("replicaBuckets", {name: b.replica_bucket for name, b in buckets.items()})
     if replicated:
         # ARNs are not secret; the dr stack reads each value from its replica with its own credentials.
         pulumi.export("replicaSecretArns", {key: s.replica_arn for key, s in replicated.items()})
+    return zone_id
+
+
+def edge_files(cfg: StackConfig, zone_id: pulumi.Output[str] | None) -> dict[str, list[GeneratedFile]]:
+    """nginx's configuration and certbot's scripts, with the DNS-01 identity where there is a zone."""
+    services = cfg.enabled_services()
+    files: dict[str, list[GeneratedFile]] = {}
+    if "nginx" in services:
+        files["nginx"] = nginx_files(cfg)
+    if "certbot" in services:
+        identity = None
+        if zone_id is not None and cfg.acme_names():
+            # Each stack its own identity (IAM is global): dr renews without prod's state.
+            identity = CertbotIdentity(
+                "certbot",
+                CertbotIdentityArgs(
+                    zone_id=zone_id,
+                    names=cfg.acme_names(),
+                    user_name=f"ziggie-{pulumi.get_stack()}-certbot",
+                    tags={"project": PROJECT, "stack": pulumi.get_stack()},
+                ),
+            )
+        files["certbot"] = certbot_files(
+            cfg,
+            identity.access_key_id if identity else None,
+            identity.secret_access_key if identity else None,
+        )
+    return files
 
 
 def main() -> None:
@@ -167,9 +235,11 @@ def main() -> None:
     secrets = secret_inputs(cfg, primary)
     images = image_inputs(cfg, primary)
 
+    zone_id = aws_dr(cfg, cfg.aws, secrets, primary) if cfg.cloud.aws_dr and cfg.aws is not None else None
     # Each agent runs as one container on its placed host until per-host copies exist; the
     # placement rule is monitoring_files' one parameter.
-    files = monitoring_files(cfg, secrets, placed_copy)
+    files = combine(edge_files(cfg, zone_id), monitoring_files(cfg, secrets, placed_copy))
+
     hosts: dict[str, DockerHost] = {}
     for host_name, host in cfg.hosts.items():
         services = {n: s for n, s in cfg.enabled_services().items() if cfg.host_of(n) == host_name}
@@ -184,12 +254,9 @@ def main() -> None:
                 secrets=secrets,
                 features=cfg.features,
                 protect_data=cfg.environment == "prod",
-                files=files,
+                files={n: f for n, f in files.items() if n in services},
             ),
         )
-
-    if cfg.cloud.aws_dr and cfg.aws is not None:
-        aws_dr(cfg, cfg.aws, secrets, primary)
 
     pulumi.export("environment", cfg.environment)
     pulumi.export("images", {name: images[name] for name in cfg.enabled_services()})

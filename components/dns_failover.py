@@ -1,8 +1,12 @@
-"""One side of Route 53 DNS failover: a health check on this stack's host and its record.
+"""One side of Route 53 DNS failover: address records of this stack's hosts, a health check on
+the serving host and the failover record.
 
 prod owns the hosted zone (creates it, or is given an existing one) and the PRIMARY record;
 dr adds the SECONDARY record, with its own health check, to the zone prod exports. Both
-records share name and type and differ by set identifier.
+records share name and type and differ by set identifier. Each host with a public IP gets an
+A (and AAAA) record named by its publicAddress; the failover record is a CNAME to the serving
+host's name, and its health check probes that host's IP directly, sending the failover name
+for SNI and Host, so the check tests exactly the address the record leads to.
 
 Route 53 is a global service: pulumi-aws v7 gives `route53.Zone`, `HealthCheck` and `Record`
 no `region` argument, because there is no regional endpoint to choose - the provider calls the
@@ -50,25 +54,44 @@ def _is_ip(value: str) -> bool:
 
 
 @dataclass(frozen=True)
+class HostAddress:
+    """One host's address records: `name` gets an A record for `ipv4` and an AAAA for `ipv6`."""
+
+    name: str
+    ipv4: str | None = None
+    ipv6: str | None = None
+
+    def __post_init__(self) -> None:
+        if not _HOST_NAME.match(self.name.rstrip(".").lower()):
+            raise ValueError(f"address record name must be a host name, not {self.name!r}")
+        if self.ipv4 is None and self.ipv6 is None:
+            raise ValueError(f"address record {self.name} has neither ipv4 nor ipv6")
+        for version, value in ((4, self.ipv4), (6, self.ipv6)):
+            if value is not None and (not _is_ip(value) or ipaddress.ip_address(value).version != version):
+                raise ValueError(f"{self.name}: {value!r} is not an IPv{version} address")
+
+
+@dataclass(frozen=True)
 class DnsFailoverArgs:
-    """The failover record, its target and the health check that decides failover."""
+    """The failover record, the host it answers with and the health check that decides failover."""
 
     zone_name: str
     """The hosted zone's name (`ziggie.example`)."""
     record_name: str
     """The name users resolve (`app.ziggie.example`), inside the zone."""
     target: str
-    """What the record answers: an IPv4 address for A, a host name for CNAME."""
+    """The serving host's name (its publicAddress): the failover record is a CNAME to it."""
+    probe_ip: str
+    """The serving host's IPv4 address: what the health check probes."""
     role: Literal["PRIMARY", "SECONDARY"]
     set_identifier: str
     """Tells this record from the other side's; unique per name and type."""
+    addresses: Sequence[HostAddress] = ()
+    """Address records of this stack's hosts, created in the zone."""
     zone_id: pulumi.Input[str] | None = None
-    """An existing zone to put the record in; it wins over `create_zone`."""
+    """An existing zone to put the records in; it wins over `create_zone`."""
     create_zone: bool = True
     """Create the zone when `zone_id` is None. Only a PRIMARY may: the zone belongs to prod."""
-    record_type: Literal["A", "CNAME"] = "CNAME"
-    health_check_fqdn: str | None = None
-    """The host name or IP address probed; None probes the target."""
     health_check_path: str = "/health"
     port: int = 443
     request_interval: int = 30
@@ -80,7 +103,7 @@ class DnsFailoverArgs:
     alarm: bool = True
     """A CloudWatch alarm (in us-east-1) when the health check fails."""
     alarm_actions: Sequence[pulumi.Input[str]] = ()
-    """ARNs notified when the alarm fires (SNS topics in us-east-1)."""
+    """ARNs notified when the alarm fires and when it clears (SNS topics in us-east-1)."""
     ttl: int = 60
     """Seconds resolvers cache the answer: bounds how long clients follow a dead host after failover."""
     protect_zone: bool = False
@@ -91,6 +114,8 @@ class DnsFailoverArgs:
         zone, record = self.zone_name.rstrip("."), self.record_name.rstrip(".")
         if not (record == zone or record.endswith("." + zone)):
             raise ValueError(f"record_name {self.record_name} is not inside the zone {self.zone_name}")
+        if record == zone:
+            raise ValueError(f"a CNAME cannot sit at the zone apex {self.zone_name}")
         if self.zone_id is None and not self.create_zone:
             raise ValueError("zone_id is None and create_zone is False: the record would have no zone")
         if self.zone_id is None and self.role == "SECONDARY":
@@ -98,19 +123,25 @@ class DnsFailoverArgs:
                 "a SECONDARY record needs the zone_id of the PRIMARY's zone; a zone of its own with "
                 "the same name would answer no resolver"
             )
-        if self.record_type == "A":
-            if not _is_ip(self.target) or ipaddress.ip_address(self.target).version != 4:
-                raise ValueError(f"an A record's target must be an IPv4 address, not {self.target!r}")
-        else:
-            if _is_ip(self.target) or not _HOST_NAME.match(self.target.rstrip(".").lower()):
-                raise ValueError(f"a CNAME record's target must be a host name, not {self.target!r}")
-            if record == zone:
-                raise ValueError(f"a CNAME cannot sit at the zone apex {self.zone_name}; use an A record")
+        if _is_ip(self.target) or not _HOST_NAME.match(self.target.rstrip(".").lower()):
+            raise ValueError(f"the failover record's target must be a host name, not {self.target!r}")
+        if not _is_ip(self.probe_ip) or ipaddress.ip_address(self.probe_ip).version != 4:
+            raise ValueError(f"probe_ip must be an IPv4 address, not {self.probe_ip!r}")
+        names = [a.name.rstrip(".") for a in self.addresses]
+        for address in self.addresses:
+            name = address.name.rstrip(".")
+            if not (name == zone or name.endswith("." + zone)):
+                raise ValueError(f"address record {address.name} is not inside the zone {self.zone_name}")
+            if names.count(name) > 1:
+                raise ValueError(f"address record {address.name} is given twice")
+        own = {a.name.rstrip("."): a for a in self.addresses}.get(self.target.rstrip("."))
+        if own is not None and own.ipv4 != self.probe_ip:
+            # The check would test one machine while the record sends users to another.
+            raise ValueError(
+                f"probe_ip {self.probe_ip} is not the address of {self.target} ({own.ipv4}), which the record answers"
+            )
         if not 1 <= len(self.set_identifier) <= 128:
             raise ValueError("set_identifier must be 1 to 128 characters")
-        probed = self.health_check_fqdn
-        if probed is not None and not (_is_ip(probed) or _HOST_NAME.match(probed.rstrip(".").lower())):
-            raise ValueError(f"health_check_fqdn must be a host name or an IP address, not {probed!r}")
         if not self.health_check_path.startswith("/"):
             raise ValueError(f"health_check_path must start with /, not {self.health_check_path!r}")
         if not 1 <= self.port <= 65535:
@@ -146,16 +177,20 @@ class DnsFailover(pulumi.ComponentResource):
     """A failover record answered while its health check passes, or as the fallback."""
 
     zone: aws.route53.Zone | None
+    address_records: dict[str, aws.route53.Record]
     health_check: aws.route53.HealthCheck
     alarm: aws.cloudwatch.MetricAlarm | None
     record: aws.route53.Record
     zone_id: pulumi.Output[str]
+    name_servers: pulumi.Output[Sequence[str]] | None
     health_check_id: pulumi.Output[str]
     record_fqdn: pulumi.Output[str]
 
     def __init__(self, name: str, args: DnsFailoverArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ziggie:aws:DnsFailover", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
         self.zone = None
+        self.name_servers = None
         zone_id: pulumi.Input[str]
         if args.zone_id is not None:
             zone_id = args.zone_id
@@ -168,32 +203,53 @@ class DnsFailover(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect_zone),
             )
             zone_id = self.zone.zone_id
+            # The parent zone delegates to these four: until it does, nothing here resolves.
+            self.name_servers = self.zone.name_servers
 
-        probed = args.health_check_fqdn or args.target
-        by_ip = _is_ip(probed)
+        self.address_records = {}
+        for address in self.addresses_sorted(args):
+            short = address.name.rstrip(".").removesuffix("." + args.zone_name.rstrip("."))
+            for record_type, ip in (("A", address.ipv4), ("AAAA", address.ipv6)):
+                if ip is None:
+                    continue
+                self.address_records[f"{address.name} {record_type}"] = aws.route53.Record(
+                    f"{name}-{short}-{record_type.lower()}",
+                    zone_id=zone_id,
+                    name=address.name,
+                    type=record_type,
+                    ttl=args.ttl,
+                    records=[ip],
+                    opts=child,
+                )
+
         self.health_check = aws.route53.HealthCheck(
             f"{name}-health",
             type="HTTPS",
-            fqdn=None if by_ip else probed,
-            ip_address=probed if by_ip else None,
+            # By IP, so the check tests the host the record leads to and not whatever a
+            # resolver returns; with both set, Route 53 sends the fqdn as the Host header and,
+            # with enable_sni, in the TLS handshake, so nginx serves this name's certificate
+            # and server block (pulumi-aws route53/health_check.py, `fqdn`: "If a value is set
+            # for ip_address, the value set for fqdn will be passed in the Host header").
+            ip_address=args.probe_ip,
+            fqdn=args.record_name,
+            enable_sni=True,
             port=args.port,
             resource_path=args.health_check_path,
             request_interval=args.request_interval,
             failure_threshold=args.failure_threshold,
             measure_latency=True,
-            # The host serves several names behind one address; without SNI it may present
-            # another name's certificate and fail the check.
-            enable_sni=None if by_ip else True,
             regions=list(args.regions) or None,
-            tags={**args.tags, "Name": f"{args.record_name} {args.role.lower()}"},
-            opts=pulumi.ResourceOptions(parent=self),
+            tags={**args.tags, "Name": f"{args.record_name} {args.role.lower()} via {args.target}"},
+            opts=child,
         )
 
         self.alarm = None
         if args.alarm:
+            actions = list(args.alarm_actions) or None
             self.alarm = aws.cloudwatch.MetricAlarm(
                 f"{name}-health-alarm",
-                alarm_description=f"{probed} ({args.role} for {args.record_name}) fails its Route 53 health check",
+                alarm_description=f"{args.target} ({args.probe_ip}, {args.role} for {args.record_name}) fails its "
+                "Route 53 health check",
                 namespace="AWS/Route53",
                 metric_name="HealthCheckStatus",
                 dimensions={"HealthCheckId": self.health_check.id},
@@ -204,11 +260,12 @@ class DnsFailover(pulumi.ComponentResource):
                 threshold=1,
                 # No data means the checkers are not reporting: treat it as down, not as fine.
                 treat_missing_data="breaching",
-                alarm_actions=list(args.alarm_actions) or None,
-                ok_actions=list(args.alarm_actions) or None,
+                # Told when it fails and when it recovers, so nobody is left guessing.
+                alarm_actions=actions,
+                ok_actions=actions,
                 region=HEALTH_METRICS_REGION,
                 tags=dict(args.tags),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=child,
             )
 
         # Route 53 answers the PRIMARY while its health check passes and the SECONDARY
@@ -218,13 +275,13 @@ class DnsFailover(pulumi.ComponentResource):
             f"{name}-record",
             zone_id=zone_id,
             name=args.record_name,
-            type=args.record_type,
+            type="CNAME",
             ttl=args.ttl,
             records=[args.target],
             set_identifier=args.set_identifier,
             failover_routing_policies=[aws.route53.RecordFailoverRoutingPolicyArgs(type=args.role)],
             health_check_id=self.health_check.id,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child,
         )
 
         self.zone_id = pulumi.Output.from_input(zone_id)
@@ -233,11 +290,18 @@ class DnsFailover(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "zone": self.zone,
+                "address_records": self.address_records,
                 "health_check": self.health_check,
                 "alarm": self.alarm,
                 "record": self.record,
                 "zone_id": self.zone_id,
+                "name_servers": self.name_servers,
                 "health_check_id": self.health_check_id,
                 "record_fqdn": self.record_fqdn,
             }
         )
+
+    @staticmethod
+    def addresses_sorted(args: DnsFailoverArgs) -> list[HostAddress]:
+        """The address records in name order, so resource names and order are stable."""
+        return sorted(args.addresses, key=lambda a: a.name)

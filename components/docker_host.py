@@ -183,6 +183,7 @@ class DockerHost(pulumi.ComponentResource):
             labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in sorted(labels.items())],
             envs=envs,
             command=list(service.command) if service.command is not None else None,
+            entrypoints=list(service.entrypoint) if service.entrypoint is not None else None,
             volumes=[
                 docker.ContainerVolumeArgs(
                     volume_name=self.volumes[v.name].name, container_path=v.target, read_only=v.read_only

@@ -2,8 +2,15 @@
 
 Both buckets are versioned, encrypted (SSE-KMS with a key of their own region, or AES256),
 closed to the public, bucket-owner-enforced and TLS-only, and let noncurrent versions expire.
-Replication copies every object, delete marker and replica change, with S3 Replication Time
-Control's 15-minute threshold and its metrics: the seed's RPO of about zero rests on that.
+Replication copies every object and replica change, with S3 Replication Time Control's
+15-minute threshold and its metrics: the seed's RPO of about zero rests on that.
+
+Per bucket: `two_way` adds a reverse rule on the replica (its own role, reading the replica's
+key and writing with the source's), so what is written in the DR region during a failover
+comes back; replica modification sync is on in both directions, as S3 requires for metadata
+changes to follow. `replicate_deletes` off keeps deletions from reaching the replica, and
+`object_lock_days` puts the replica under S3 Object Lock in governance mode: a backup copy
+that a deletion in prod - or a stolen prod credential - cannot take away.
 
 Every regional resource names its region itself (pulumi-aws v7's per-resource `region`), so
 one provider serves both regions. IAM is global: the role and its policy take no region.
@@ -25,6 +32,8 @@ RTC_MINUTES = 15
 # Multipart uploads nobody completes still cost storage; a week is ample for any real upload.
 ABORT_MULTIPART_DAYS = 7
 KMS_DELETION_WINDOW_DAYS = 30
+# S3 takes a default retention of up to 100 years.
+MAX_LOCK_DAYS = 36500
 # S3's own naming rule, minus dots: a dotted name breaks virtual-hosted-style TLS and is not a
 # valid KMS alias name, which reuses the bucket name.
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
@@ -52,6 +61,12 @@ class ReplicatedBucketArgs:
     protect: bool = False
     """Protect the buckets and keys (prod): deleting either loses data."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    two_way: bool = True
+    """Replicate back from the replica to the source too (a reverse rule with its own role)."""
+    replicate_deletes: bool = True
+    """Replicate delete markers; off for a backup copy whose point is to outlive a deletion."""
+    object_lock_days: int | None = None
+    """Governance-mode Object Lock retention on every replica object version, in days; None for none."""
     source_account: str | None = None
     """This account's id. When given, the replication role trusts S3 only for the source bucket
     of this account (`aws:SourceAccount`/`aws:SourceArn`); see `trust_policy` for why it is opt-in."""
@@ -79,6 +94,8 @@ class ReplicatedBucketArgs:
             raise ValueError(f"encryption must be 'aws:kms' or 'AES256', not {self.encryption!r}")
         if self.noncurrent_version_days < 1:
             raise ValueError(f"noncurrent_version_days must be at least 1, not {self.noncurrent_version_days}")
+        if self.object_lock_days is not None and not 1 <= self.object_lock_days <= MAX_LOCK_DAYS:
+            raise ValueError(f"object_lock_days must be 1 to {MAX_LOCK_DAYS}, not {self.object_lock_days}")
         if self.source_account is not None and not _ACCOUNT.match(self.source_account):
             raise ValueError(f"source_account {self.source_account!r} is not a 12-digit AWS account id")
 
@@ -146,6 +163,16 @@ def trust_policy(source_bucket: str, source_account: str | None) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
+def _s3_context(bucket: str) -> dict[str, Any]:
+    """The KMS encryption context S3 uses for objects of `bucket`.
+
+    S3 passes `aws:s3:arn` as the encryption context: the object's ARN, or, with S3 Bucket Keys
+    on (as here), the bucket's ARN, since the data key then belongs to the bucket. Both are
+    allowed so that objects written before Bucket Keys were enabled still replicate.
+    """
+    return {"StringLike": {"kms:EncryptionContext:aws:s3:arn": [bucket, f"{bucket}/*"]}}
+
+
 def replication_policy(
     source_arn: str,
     replica_arn: str,
@@ -153,8 +180,18 @@ def replication_policy(
     replica_key_arn: str | None,
     primary_region: str,
     dr_region: str,
+    *,
+    locked_replica: bool = False,
 ) -> str:
-    """The replication role's permissions: exactly these two buckets and two keys."""
+    """The replication role's permissions: exactly these two buckets and two keys.
+
+    `source_*` is where this role reads and `replica_*` where it writes, whichever direction
+    it serves; `primary_region` is the source's region and `dr_region` the replica's.
+    """
+    read_versions = ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"]
+    if locked_replica:
+        # Replicating into an Object Lock bucket reads each version's retention and legal hold.
+        read_versions += ["s3:GetObjectRetention", "s3:GetObjectLegalHold"]
     statements: list[dict[str, Any]] = [
         {
             "Sid": "ReadSourceConfiguration",
@@ -165,7 +202,7 @@ def replication_policy(
         {
             "Sid": "ReadSourceVersions",
             "Effect": "Allow",
-            "Action": ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
+            "Action": read_versions,
             "Resource": [f"{source_arn}/*"],
         },
         {
@@ -177,24 +214,40 @@ def replication_policy(
     ]
     if source_key_arn is not None and replica_key_arn is not None:
         # kms:ViaService lets the role use each key only through S3 in that key's own region,
-        # never by calling KMS directly.
+        # never by calling KMS directly; the encryption context only for these two buckets'
+        # objects (AWS's replication guide, "Granting additional permissions for KMS").
         statements += [
             {
                 "Sid": "DecryptSource",
                 "Effect": "Allow",
                 "Action": ["kms:Decrypt"],
                 "Resource": [source_key_arn],
-                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{primary_region}.amazonaws.com"}},
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": f"s3.{primary_region}.amazonaws.com"},
+                    **_s3_context(source_arn),
+                },
             },
             {
                 "Sid": "EncryptReplica",
                 "Effect": "Allow",
                 "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
                 "Resource": [replica_key_arn],
-                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{dr_region}.amazonaws.com"}},
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": f"s3.{dr_region}.amazonaws.com"},
+                    **_s3_context(replica_arn),
+                },
             },
         ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+@dataclass(frozen=True)
+class Direction:
+    """One direction of replication: the role S3 assumes, its permissions and the rule."""
+
+    role: aws.iam.Role
+    role_policy: aws.iam.RolePolicy
+    replication: aws.s3.BucketReplicationConfig
 
 
 class ReplicatedBucket(pulumi.ComponentResource):
@@ -202,6 +255,9 @@ class ReplicatedBucket(pulumi.ComponentResource):
 
     source: BucketSide
     replica: BucketSide
+    replica_lock: aws.s3.BucketObjectLockConfiguration | None
+    forward: Direction
+    reverse: Direction | None
     role: aws.iam.Role
     role_policy: aws.iam.RolePolicy
     replication: aws.s3.BucketReplicationConfig
@@ -216,38 +272,110 @@ class ReplicatedBucket(pulumi.ComponentResource):
         self.replica = self._side(f"{name}-replica", args.replica_bucket_name, args.dr_region, args)
         source, replica = self.source, self.replica
 
+        self.replica_lock = None
+        if args.object_lock_days is not None:
+            # Governance mode: nobody without s3:BypassGovernanceRetention can delete or
+            # overwrite a replica version before its retention ends, and whoever has it can
+            # (compliance mode would bind even the account's root). Needs versioning first;
+            # once on, S3 never lets Object Lock (or versioning) be turned off on this bucket.
+            self.replica_lock = aws.s3.BucketObjectLockConfiguration(
+                f"{name}-replica-object-lock",
+                bucket=replica.bucket.id,
+                object_lock_enabled="Enabled",
+                rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
+                    default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
+                        mode="GOVERNANCE", days=args.object_lock_days
+                    )
+                ),
+                region=args.dr_region,
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[replica.versioning]),
+            )
+
+        self.forward = self._direction(
+            name, source, replica, args, replicate_deletes=args.replicate_deletes, locked=self.replica_lock is not None
+        )
+        # The way back: objects written in the DR region during a failover return to the source.
+        self.reverse = (
+            self._direction(f"{name}-reverse", replica, source, args, replicate_deletes=args.replicate_deletes)
+            if args.two_way
+            else None
+        )
+        self.role = self.forward.role
+        self.role_policy = self.forward.role_policy
+        self.replication = self.forward.replication
+
+        self.source_arn = source.bucket.arn
+        self.replica_arn = replica.bucket.arn
+        self.replica_bucket = replica.bucket.bucket
+        self.role_arn = self.role.arn
+        self.register_outputs(
+            {
+                "source": source.children(),
+                "replica": replica.children(),
+                "replica_lock": self.replica_lock,
+                "forward": vars(self.forward),
+                "reverse": vars(self.reverse) if self.reverse else None,
+                "role": self.role,
+                "role_policy": self.role_policy,
+                "replication": self.replication,
+                "source_arn": self.source_arn,
+                "replica_arn": self.replica_arn,
+                "replica_bucket": self.replica_bucket,
+                "role_arn": self.role_arn,
+            }
+        )
+
+    def _direction(
+        self,
+        prefix: str,
+        origin: BucketSide,
+        destination: BucketSide,
+        args: ReplicatedBucketArgs,
+        *,
+        replicate_deletes: bool,
+        locked: bool = False,
+    ) -> Direction:
+        """Replication from `origin` to `destination`, as its own role, in `origin`'s region."""
+        origin_name = args.bucket_name if origin is self.source else args.replica_bucket_name
+        destination_name = args.replica_bucket_name if origin is self.source else args.bucket_name
         # IAM is global: pulumi-aws v7 gives Role and RolePolicy no `region` argument.
-        self.role = aws.iam.Role(
-            f"{name}-replication-role",
-            description=f"S3 replicates s3://{args.bucket_name} to s3://{args.replica_bucket_name} as this role",
-            assume_role_policy=trust_policy(args.bucket_name, args.source_account),
+        role = aws.iam.Role(
+            f"{prefix}-replication-role",
+            description=f"S3 replicates s3://{origin_name} to s3://{destination_name} as this role",
+            assume_role_policy=trust_policy(origin_name, args.source_account),
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.role_policy = aws.iam.RolePolicy(
-            f"{name}-replication-policy",
-            role=self.role.id,
+        role_policy = aws.iam.RolePolicy(
+            f"{prefix}-replication-policy",
+            role=role.id,
             policy=pulumi.Output.all(
-                source.bucket.arn,
-                replica.bucket.arn,
-                source.key.arn if source.key else None,
-                replica.key.arn if replica.key else None,
-            ).apply(lambda a: replication_policy(a[0], a[1], a[2], a[3], args.primary_region, args.dr_region)),
+                origin.bucket.arn,
+                destination.bucket.arn,
+                origin.key.arn if origin.key else None,
+                destination.key.arn if destination.key else None,
+            ).apply(
+                lambda a: replication_policy(
+                    a[0], a[1], a[2], a[3], origin.region, destination.region, locked_replica=locked
+                )
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        kms = replica.key is not None
+        kms = destination.key is not None
         rule = aws.s3.BucketReplicationConfigRuleArgs(
             id="replicate-everything",
             status="Enabled",
             priority=1,
             # An empty filter selects the whole bucket and the V2 rule schema; only V2 rules
-            # can replicate delete markers.
+            # can replicate delete markers, and a V2 rule must say whether it does.
             filter=aws.s3.BucketReplicationConfigRuleFilterArgs(),
-            delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(status="Enabled"),
+            delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(
+                status="Enabled" if replicate_deletes else "Disabled"
+            ),
             source_selection_criteria=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs(
                 # Metadata changes made to objects that arrived here as replicas are replicated
-                # too: what keeps the pair in step once the DR side replicates back after a failover.
+                # too; S3 keeps a two-way pair in step only with this on in both directions.
                 replica_modifications=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaReplicaModificationsArgs(
                     status="Enabled"
                 ),
@@ -261,13 +389,13 @@ class ReplicatedBucket(pulumi.ComponentResource):
                 ),
             ),
             destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(
-                bucket=replica.bucket.arn,
+                bucket=destination.bucket.arn,
                 storage_class="STANDARD",
                 encryption_configuration=(
                     aws.s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs(
-                        replica_kms_key_id=replica.key.arn
+                        replica_kms_key_id=destination.key.arn
                     )
-                    if replica.key is not None
+                    if destination.key is not None
                     else None
                 ),
                 replication_time=aws.s3.BucketReplicationConfigRuleDestinationReplicationTimeArgs(
@@ -286,34 +414,17 @@ class ReplicatedBucket(pulumi.ComponentResource):
         # S3 rejects a replication configuration while either bucket is unversioned, and the
         # role must hold its permissions before the first object is copied. Neither follows
         # from the inputs (they name the buckets, not their versioning), so say it.
-        self.replication = aws.s3.BucketReplicationConfig(
-            f"{name}-replication",
-            bucket=source.bucket.id,
-            role=self.role.arn,
+        replication = aws.s3.BucketReplicationConfig(
+            f"{prefix}-replication",
+            bucket=origin.bucket.id,
+            role=role.arn,
             rules=[rule],
-            region=args.primary_region,
+            region=origin.region,
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[source.versioning, replica.versioning, self.role_policy]
+                parent=self, depends_on=[origin.versioning, destination.versioning, role_policy]
             ),
         )
-
-        self.source_arn = source.bucket.arn
-        self.replica_arn = replica.bucket.arn
-        self.replica_bucket = replica.bucket.bucket
-        self.role_arn = self.role.arn
-        self.register_outputs(
-            {
-                "source": source.children(),
-                "replica": replica.children(),
-                "role": self.role,
-                "role_policy": self.role_policy,
-                "replication": self.replication,
-                "source_arn": self.source_arn,
-                "replica_arn": self.replica_arn,
-                "replica_bucket": self.replica_bucket,
-                "role_arn": self.role_arn,
-            }
-        )
+        return Direction(role=role, role_policy=role_policy, replication=replication)
 
     def _side(self, prefix: str, bucket_name: str, region: str, args: ReplicatedBucketArgs) -> BucketSide:
         """One region's bucket with its key and settings, each resource in `region`."""

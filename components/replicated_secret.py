@@ -8,8 +8,9 @@ primary region when that region is down.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -21,6 +22,34 @@ _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 # A name ending like an ARN's random suffix makes partial-ARN lookups ambiguous; AWS advises against it.
 _SUFFIX_LIKE = re.compile(r"-[A-Za-z0-9]{6}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
+
+
+def replica_in_sync(secret_name: str, replicas: Sequence[Mapping[str, Any]] | None, dr_region: str) -> None:
+    """Refuse to go on when the DR replica did not take: its ARN would name a stale value.
+
+    Secrets Manager reports each replica's status in DescribeSecret; the provider reads it back
+    right after CreateSecret without waiting (terraform-provider-aws,
+    internal/service/secretsmanager/secret.go: resourceSecretCreate then resourceSecretRead),
+    so a replica just added may still be InProgress: that one is on its way and is accepted
+    with a warning. Anything else - Failed, typically because a secret of the same name
+    already lives in the DR region - stops the run.
+    """
+    found = [r for r in replicas or () if r.get("region") == dr_region]
+    if not found:
+        raise pulumi.RunError(f"secret {secret_name}: Secrets Manager reports no replica in {dr_region}")
+    status, message = found[0].get("status"), found[0].get("status_message") or ""
+    if status == "InSync":
+        return
+    if status == "InProgress":
+        pulumi.log.warn(f"secret {secret_name}: its {dr_region} replica is still being created (InProgress)")
+        return
+    raise pulumi.RunError(
+        f"secret {secret_name}: the replica in {dr_region} is {status}, not InSync"
+        + (f" ({message})" if message else "")
+        + f"; dr would read a stale value. If a secret named {secret_name} already exists in {dr_region} "
+        "(left from an earlier failover), copy any newer value into this stack's config, delete that secret "
+        f"in {dr_region}, and run again"
+    )
 
 
 def replica_arn(primary_arn: str, primary_region: str, dr_region: str) -> str:
@@ -107,6 +136,10 @@ class ReplicatedSecret(pulumi.ComponentResource):
             name=args.secret_name,
             recovery_window_in_days=args.recovery_window_days,
             replicas=[aws.secretsmanager.SecretReplicaArgs(region=args.dr_region, kms_key_id=args.dr_kms_key_id)],
+            # Never overwrite a same-named secret in the DR region: after a failover it may hold
+            # a value changed there that this stack's config does not know. The replica then
+            # fails, and the status check below stops the run with what to do.
+            force_overwrite_replica_secret=False,
             region=args.primary_region,
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
@@ -122,8 +155,14 @@ class ReplicatedSecret(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.arn = self.secret.arn
-        primary, dr = args.primary_region, args.dr_region
-        self.replica_arn = self.secret.arn.apply(lambda arn: replica_arn(arn, primary, dr))
+        primary, dr, secret_name = args.primary_region, args.dr_region, args.secret_name
+
+        def checked_replica_arn(values: list[Any]) -> str:
+            arn, replicas = values
+            replica_in_sync(secret_name, replicas, dr)
+            return replica_arn(arn, primary, dr)
+
+        self.replica_arn = pulumi.Output.all(self.secret.arn, self.secret.replicas).apply(checked_replica_arn)
         self.name = self.secret.name
         self.register_outputs(
             {

@@ -116,7 +116,10 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "memoryReservation": "128M",
         "cpus": "0.2",
         "cpuReservation": "0.1",
-        "healthcheck": _check(["CMD", "nginx", "-t"], "30s", "3s", 3, "10s"),
+        # What Route 53 probes, from inside: TLS on 443 and /health proxied to the API (the image
+        # ships curl; -k because the first certificate is self-signed). `nginx -t` only said the
+        # config parsed.
+        "healthcheck": _check(["CMD", "curl", "-fsk", "https://127.0.0.1/health"], "30s", "3s", 3, "10s"),
         "ports": [
             {"internal": 80, "external": 80, "ip": "0.0.0.0"},
             {"internal": 443, "external": 443, "ip": "0.0.0.0"},
@@ -293,14 +296,18 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
     },
     "certbot": {
         "tier": "monitoring",
-        "image": "certbot/certbot:v2.11.0@sha256:ddf9e5d226a56e886986838fa0ebedc0237511c78664352e8d0f4346ee022cd8",
+        # The certbot image with the certbot-dns-route53 plugin, for DNS-01 through Route 53.
+        # Pin published in kdaweb/certbotbot's Dockerfile (a Renovate-managed version after
+        # commit ba14111, which pinned v4.0.0 by tag).
+        "image": "certbot/dns-route53:v5.7.0@sha256:b066c7c499bf028800562b0b5d963bf6ad23efdf4e395ab7415b53d44c0b1133",
         "memory": "128M",
         "memoryReservation": "32M",
         "cpus": "0.05",
         "cpuReservation": "0.01",
         "mounts": [{"source": "/etc/letsencrypt", "target": "/etc/letsencrypt", "readOnly": False}],
-        # Renew twice a day; certbot only acts when a certificate is within 30 days of expiry.
-        "command": ["sh", "-c", "trap exit TERM; while :; do certbot renew; sleep 12h & wait $!; done"],
+        # generated/certbot.py: a self-signed pair at once if none exists, then certonly twice a
+        # day (obtains, or renews within 30 days of expiry). The image's entrypoint is certbot.
+        "entrypoint": ["/bin/sh", "/usr/local/bin/ziggie-certbot"],
     },
     "cadvisor": {
         "tier": "monitoring",

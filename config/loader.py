@@ -32,6 +32,7 @@ STRUCTURED_KEYS = frozenset(
         "cloud",
         "alerts",
         "monitoring",
+        "edge",
         "primary",
         "aws",
     }

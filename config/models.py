@@ -9,8 +9,9 @@ at the values in front of them.
 from __future__ import annotations
 
 import posixpath
+import re
 from decimal import Decimal
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -32,6 +33,10 @@ Environment = Literal["dev", "prod", "dr"]
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _NAME = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$|^[a-z0-9]$"
 _CONFIG_KEY = r"^[A-Za-z][A-Za-z0-9_.-]*$"
+# A fully qualified host name: dot-separated labels, the last one alphabetic.
+_HOST_NAME = r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+# The same without the length look-ahead, for pydantic's regex engine (length checked apart).
+_DNS_NAME = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 
 ServiceName = Annotated[str, Field(pattern=_NAME, max_length=63)]
 HostName = Annotated[str, Field(pattern=_NAME, max_length=63)]
@@ -89,8 +94,14 @@ class Host(Model):
     monthly_price_usd: Decimal = Field(ge=0, description="What the host costs a month, in USD.")
     public_address: str | None = Field(
         default=None,
-        description="Public DNS name or IP the host serves on; health checks and DNS records use it.",
+        description="Public DNS name of the host (`vps1.ziggie.example`): the name of its address records, "
+        "what the failover record answers with.",
     )
+    ipv4: IPv4Address | None = Field(
+        default=None,
+        description="The host's public IPv4 address: its A record, and what Route 53 health checks probe.",
+    )
+    ipv6: IPv6Address | None = Field(default=None, description="The host's public IPv6 address: its AAAA record.")
 
     @model_validator(mode="after")
     def _reserve_fits(self) -> Self:
@@ -101,6 +112,15 @@ class Host(Model):
             problems.append((("osReserveCpus",), "must be smaller than cpus"))
         if self.ssh_opts and not self.docker_host.startswith("ssh://"):
             problems.append((("sshOpts",), "only applies to an ssh:// dockerHost"))
+        if (self.ipv4 is not None or self.ipv6 is not None) and not (
+            self.public_address and re.match(_HOST_NAME, self.public_address)
+        ):
+            problems.append(
+                (
+                    ("publicAddress",),
+                    "must be a DNS name (`vps1.ziggie.example`) when ipv4 or ipv6 is set: it names the address records",
+                )
+            )
         _raise(problems)
         return self
 
@@ -230,6 +250,9 @@ class Service(Model):
         default=False, description="Pass the stack's feature flags to this service as FEATURE_* variables."
     )
     command: tuple[str, ...] | None = Field(default=None, description="Command override, exec form.")
+    entrypoint: tuple[str, ...] | None = Field(
+        default=None, description="Entrypoint override, exec form (the image's own when unset)."
+    )
     volumes: tuple[Volume, ...] = Field(default=(), description="Named volumes.")
     mounts: tuple[BindMount, ...] = Field(default=(), description="Host bind mounts.")
     ports: tuple[Port, ...] = Field(default=(), description="Published ports.")
@@ -385,6 +408,58 @@ class Monitoring(Model):
     )
 
 
+class Route(Model):
+    """One path the edge proxies to a service."""
+
+    path: str = Field(pattern=r"^/[A-Za-z0-9._~/-]*$", description="URL path prefix (`/`, `/mcp/`).")
+    service: ServiceName = Field(description="The service that answers it, by its container name.")
+    port: int = Field(ge=1, le=65535, description="The port the service listens on inside its container.")
+
+
+class Edge(Model):
+    """What nginx serves: the routes to services, the health endpoint, TLS and its renewal."""
+
+    routes: tuple[Route, ...] = Field(
+        default=(
+            Route(path="/", service="ziggie-api", port=8000),
+            Route(path="/mcp/", service="mcp-gateway", port=8080),
+        ),
+        min_length=1,
+        description="Paths proxied over HTTPS, each to a service's port; the request path is passed on unchanged.",
+    )
+    health_service: ServiceName = Field(
+        default="ziggie-api", description="The service `/health` is proxied to (what Route 53 checks)."
+    )
+    health_port: int = Field(default=8000, ge=1, le=65535, description="Its port.")
+    health_path: str = Field(default="/health", pattern=r"^/", description="Its health endpoint.")
+    server_names: tuple[Annotated[str, Field(pattern=_DNS_NAME, max_length=253)], ...] = Field(
+        default=(),
+        description="Names served besides aws.dns.recordName; the certificate covers them all. With neither, "
+        "`localhost` (a self-signed certificate only).",
+    )
+    hsts: bool | None = Field(
+        default=None,
+        description="Send Strict-Transport-Security; unset means on in prod and dr (one name, served by both).",
+    )
+    reload_hours: int = Field(
+        default=6,
+        ge=1,
+        le=24 * 7,
+        description="nginx reloads itself this often to pick up a renewed certificate (certbot renews 30 days "
+        "before expiry).",
+    )
+
+    @model_validator(mode="after")
+    def _unique_paths(self) -> Self:
+        paths = [r.path for r in self.routes]
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for i, path in enumerate(paths):
+            if paths.index(path) != i:
+                problems.append((("routes", i, "path"), f"{path} is routed twice"))
+        _raise(problems)
+        return self
+
+
 class Cloud(Model):
     """Switches for the cloud parts; all off unless a stack turns them on."""
 
@@ -416,7 +491,7 @@ class HealthCheckSettings(Model):
 
 
 class Dns(Model):
-    """The failover record this stack owns."""
+    """The failover record this stack owns, and the address records of its hosts."""
 
     zone_name: str = Field(pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$", description="Hosted zone name (`ziggie.example`).")
     zone_id: str | None = Field(
@@ -425,19 +500,46 @@ class Dns(Model):
         description="An existing hosted zone's id; none on prod creates the zone, none on dr uses prod's.",
     )
     record_name: str = Field(pattern=r"^[a-z0-9.-]+$", description="The name users resolve (`app.ziggie.example`).")
-    record_type: Literal["A", "CNAME"] = Field(
-        default="CNAME", description="A for an IP target, CNAME for a host name."
+    host: HostName = Field(
+        description="The host this stack's failover record answers with (a CNAME to its publicAddress) and whose "
+        "ipv4 the health check probes."
     )
-    target: str = Field(description="What the record answers: this stack's host address.")
     health_check: HealthCheckSettings = Field(
-        default_factory=HealthCheckSettings, description="The health check on the target."
+        default_factory=HealthCheckSettings, description="The health check on the host."
     )
 
     @model_validator(mode="after")
     def _record_in_zone(self) -> Self:
-        if not (self.record_name == self.zone_name or self.record_name.endswith("." + self.zone_name)):
+        if not in_zone(self.record_name, self.zone_name):
             raise Problems([(("recordName",), f"{self.record_name} is not inside the zone {self.zone_name}")])
+        if self.record_name == self.zone_name:
+            raise Problems([(("recordName",), f"a CNAME cannot sit at the zone apex {self.zone_name}")])
         return self
+
+
+def in_zone(name: str, zone: str) -> bool:
+    """Whether DNS name `name` is `zone` or below it."""
+    return name == zone or name.endswith("." + zone)
+
+
+class BucketSettings(Model):
+    """How one replicated bucket's DR copy behaves."""
+
+    two_way: bool = Field(
+        default=True,
+        description="Replicate back from the DR replica too, so objects written there during a failover return.",
+    )
+    replicate_deletes: bool = Field(
+        default=True,
+        description="Replicate delete markers: a deletion in one bucket hides the object in the other.",
+    )
+    object_lock_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=36500,
+        description="Protect every object version in the DR replica for this many days (S3 Object Lock, "
+        "governance mode). Cannot be turned off once on.",
+    )
 
 
 class Aws(Model):
@@ -460,13 +562,26 @@ class Aws(Model):
     secret_recovery_window_days: int = Field(
         default=7, ge=7, le=30, description="Days a deleted secret can still be restored."
     )
+    bucket_settings: dict[Annotated[str, Field(pattern=_NAME)], BucketSettings] = Field(
+        default_factory=dict,
+        description="Per-bucket replication settings by short name; a bucket not named here replicates both "
+        "ways with delete markers and no Object Lock.",
+    )
     dns: Dns | None = Field(default=None, description="The failover record and health check.")
 
     @model_validator(mode="after")
     def _two_regions(self) -> Self:
+        problems: list[tuple[tuple[str | int, ...], str]] = []
         if self.primary_region == self.dr_region:
-            raise Problems([(("drRegion",), f"must differ from primaryRegion {self.primary_region}")])
+            problems.append((("drRegion",), f"must differ from primaryRegion {self.primary_region}"))
+        for name in sorted(set(self.bucket_settings) - set(self.buckets)):
+            problems.append((("bucketSettings", name), f"is not one of the buckets ({', '.join(self.buckets)})"))
+        _raise(problems)
         return self
+
+    def settings_of(self, bucket: str) -> BucketSettings:
+        """A bucket's replication settings, the defaults when it names none."""
+        return self.bucket_settings.get(bucket, BucketSettings())
 
 
 class Primary(Model):
@@ -506,6 +621,7 @@ class StackConfig(Model):
     monitoring: Monitoring = Field(
         default_factory=Monitoring, description="Alert delivery (SMTP) and alert thresholds."
     )
+    edge: Edge = Field(default_factory=Edge, description="What nginx serves, and its certificates.")
     primary: Primary | None = Field(default=None, description="The primary stack a standby reads; dr only.")
     aws: Aws | None = Field(default=None, description="The AWS disaster-recovery parts; needs cloud.awsDr.")
 
@@ -553,6 +669,8 @@ class StackConfig(Model):
                 problems.append((("cloud", alias), "is not built yet; leave it off"))
         if self.primary is not None and self.primary.secrets_from_replicas and not self.cloud.aws_dr:
             problems.append((("primary", "secretsFromReplicas"), "needs cloud.awsDr: the replicas live in AWS"))
+        problems += self._dns_problems()
+        problems += self._edge_problems()
         if self.environment == "dr" and self.primary is None:
             problems.append((("primary",), "is required on a dr stack: it reads the primary's outputs"))
         if self.environment != "dr" and self.primary is not None:
@@ -568,6 +686,84 @@ class StackConfig(Model):
                 problems.append((("alerts", "emails"), "must name at least one address: alertmanager mails them"))
         _raise(problems)
         return self
+
+    def _dns_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Address records and the failover record's host, checked against the hosts."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        dns = self.aws.dns if self.aws is not None and self.cloud.aws_dr else None
+        if dns is None:
+            return problems
+        for name, host in self.hosts.items():
+            has_ip = host.ipv4 is not None or host.ipv6 is not None
+            if has_ip and host.public_address and not in_zone(host.public_address, dns.zone_name):
+                problems.append(
+                    (
+                        ("hosts", name, "publicAddress"),
+                        f"{host.public_address} is not inside the zone {dns.zone_name}, so it gets no address record",
+                    )
+                )
+        target = self.hosts.get(dns.host)
+        where = ("aws", "dns", "host")
+        if target is None:
+            problems.append((where, f"{dns.host!r} is not one of the hosts ({', '.join(self.hosts)})"))
+        elif target.ipv4 is None or target.public_address is None:
+            problems.append(
+                (
+                    where,
+                    f"host {dns.host} needs publicAddress and ipv4: the failover record answers with its address "
+                    "record and the health check probes its IP",
+                )
+            )
+        if self.environment == "prod" and dns.health_check.alarm and not self.alerts.emails:
+            problems.append(
+                (
+                    ("alerts", "emails"),
+                    "is empty, but aws.dns.healthCheck.alarm is on: list who is told when the primary fails",
+                )
+            )
+        return problems
+
+    def _edge_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """The services nginx routes to must run on this stack, and certbot needs someone to register."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        enabled = self.enabled_services()
+        if "nginx" not in enabled:
+            return problems
+        targets: list[tuple[tuple[str | int, ...], str]] = [
+            (("edge", "routes", i, "service"), r.service) for i, r in enumerate(self.edge.routes)
+        ]
+        targets.append((("edge", "healthService"), self.edge.health_service))
+        for where, service in targets:
+            if service not in enabled:
+                problems.append((where, f"{service!r} is not a service this stack runs"))
+        if "certbot" in enabled and self.acme_names() and not self.alerts.emails:
+            problems.append(
+                (("alerts", "emails"), "is empty, but certbot needs an address to register with Let's Encrypt")
+            )
+        return problems
+
+    def acme_names(self) -> tuple[str, ...]:
+        """Names the edge gets a Let's Encrypt certificate for: DNS-01 needs the stack's Route 53 zone."""
+        dns = self.aws.dns if self.aws is not None and self.cloud.aws_dr else None
+        if dns is None:
+            return ()
+        return tuple(dict.fromkeys((dns.record_name, *self.edge.server_names)))
+
+    def edge_names(self) -> tuple[str, ...]:
+        """Names nginx serves: the certificate's, or `localhost` on a stack without a zone."""
+        return self.acme_names() or tuple(self.edge.server_names) or ("localhost",)
+
+    def hsts(self) -> bool:
+        """Whether the edge sends Strict-Transport-Security."""
+        return self.edge.hsts if self.edge.hsts is not None else self.environment in ("prod", "dr")
+
+    def address_records(self) -> dict[str, Host]:
+        """Hosts that get address records in the zone: those with a public name and an IP."""
+        return {
+            name: host
+            for name, host in self.hosts.items()
+            if host.public_address and (host.ipv4 is not None or host.ipv6 is not None)
+        }
 
     def enabled_services(self) -> dict[str, Service]:
         """The services this stack deploys, in a stable order."""

@@ -19,7 +19,7 @@ import sys
 import types
 from collections.abc import Sequence
 from decimal import Decimal
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
@@ -49,6 +49,7 @@ _PLAIN_TYPES: dict[object, str] = {
     Decimal: "decimal",
     IPv4Address: "IPv4 address",
     IPv4Network: "IPv4 network",
+    IPv6Address: "IPv6 address",
 }
 
 

@@ -8,6 +8,7 @@ the docker provider's `upload`, so the plan shows the content (secrets stay Pulu
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -21,3 +22,17 @@ class GeneratedFile:
     """Absolute path inside the container."""
     content: pulumi.Input[str]
     executable: bool = False
+
+
+def combine(*parts: Mapping[str, Sequence[GeneratedFile]]) -> dict[str, list[GeneratedFile]]:
+    """The files of several generators, per service; one path written twice is a program error."""
+    files: dict[str, list[GeneratedFile]] = {}
+    for part in parts:
+        for service, generated in part.items():
+            taken = {f.path for f in files.get(service, [])}
+            for f in generated:
+                if f.path in taken:
+                    raise ValueError(f"two generators write {f.path} into {service}")
+                taken.add(f.path)
+            files.setdefault(service, []).extend(generated)
+    return files

@@ -10,6 +10,7 @@ from ziggie_policies import (
     bucket_replication,
     container_limits,
     failover_health_check,
+    failover_probe_target,
     healthcheck_required,
     host_allocation,
     no_privileged,
@@ -33,5 +34,6 @@ PolicyPack(
         bucket_replication.policy,  # mandatory; requireReplication false in dev and dr
         secret_replication.policy,  # mandatory; requireReplication false in dev and dr
         failover_health_check.policy,  # mandatory
+        failover_probe_target.policy,  # mandatory
     ],
 )

@@ -136,7 +136,23 @@ def _aws_resource(typ: str, name: str, state: dict[str, Any]) -> tuple[str, dict
     if typ == "aws:secretsmanager/secret:Secret":
         secret = str(state.get("name") or name)
         arn = f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:{secret}-{_hex(secret, 6)}"
-        state.update(name=secret, arn=arn)
+        # As DescribeSecret reports a replica that took: InSync, no message.
+        replicas = [
+            {**r, "status": "InSync", "statusMessage": "Replication succeeded"}
+            for r in state.get("replicas") or []
+            if isinstance(r, dict)
+        ]
+        state.update(name=secret, arn=arn, replicas=replicas)
+        return arn, state
+    if typ == "aws:sns/topic:Topic":
+        topic = str(state.get("name") or f"{name}-{_hex(name, 7)}")
+        arn = f"arn:aws:sns:{region}:{ACCOUNT_ID}:{topic}"
+        state.update(name=topic, arn=arn)
+        return arn, state
+    if typ == "aws:sns/topicSubscription:TopicSubscription":
+        # An email subscription's ARN reads "pending confirmation" until its recipient confirms.
+        arn = f"{state.get('topic')}:{_uuid(f'{typ}:{name}')}"
+        state.update(arn=arn, pendingConfirmation=state.get("protocol") == "email")
         return arn, state
     resource_id = _hex(f"{typ}:{name}", 20)
     service = typ.split(":")[1].split("/")[0]
@@ -175,6 +191,8 @@ class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: Mocks) -> None:
         super().__init__(mocks)
         self.records: list[RecordedResource] = []
+        self.invokes: list[tuple[str, dict[str, Any]]] = []
+        """Every function the program called (a data source read), as (token, arguments)."""
 
     def _record(self, request: Any, urn: str, id_: str | None, custom: bool, outputs: Any) -> None:
         property_dependencies = {
@@ -214,6 +232,7 @@ class RecordingMonitor(MockMonitor):
         return info
 
     def Invoke(self, request: Any) -> Any:
+        self.invokes.append((request.tok, _tidy(json_format.MessageToDict(request.args))))
         # In a preview the engine answers an invoke only once what it depends on exists: a
         # resource that is only planned for creation makes the result unknown, while a read
         # resource (a StackReference) is there already.

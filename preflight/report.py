@@ -14,6 +14,7 @@ budget; whatever does not fit is counted in a line that says so.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -27,6 +28,7 @@ from config.models import CPU_SHARES_PER_VCPU, MIB
 from config.units import format_gib
 from preflight.analyzer import PackRun, Violation
 from preflight.files import UploadedFile, files_json, render_files, size_text, uploaded_files
+from preflight.readiness import dr_readiness
 from preflight.records import RecordedResource, redact
 from preflight.runner import PlanResult
 
@@ -373,6 +375,10 @@ def render_json(report: Report) -> dict[str, Any]:
         k: "[secret]" if k in plan.secret_outputs else redact(v) for k, v in sorted(plan.outputs.items())
     }
     document["files"] = files_json(report.files, report.show_files)
+    readiness = dr_readiness(plan)
+    if readiness is not None:
+        # dr's path: everything it creates or reads, and whether its region survives the primary's loss.
+        document["drReadiness"] = [dataclasses.asdict(p) for p in readiness]
     return document
 
 

@@ -48,6 +48,8 @@ class PlanResult:
     secret_outputs: frozenset[str]
     warnings: tuple[str, ...] = ()
     """What the program and its SDKs logged as warnings (deprecations among them)."""
+    invokes: tuple[tuple[str, dict[str, Any]], ...] = ()
+    """Every data source the program read, as (function token, arguments)."""
 
 
 def stack_file_for(stack: str, project_dir: Path = PROJECT_DIR) -> Path:
@@ -141,6 +143,7 @@ def run_stack(
         outputs=outputs,
         secret_outputs=frozenset(secret_outputs),
         warnings=tuple(engine_log.warnings),
+        invokes=tuple(monitor.invokes),
     )
 
 

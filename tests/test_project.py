@@ -46,7 +46,7 @@ MINIMAL: dict[str, str] = {
             }
         }
     ),
-    "ziggie-infra:include": json.dumps(["nginx"]),
+    "ziggie-infra:include": json.dumps(["flowise"]),
 }
 
 

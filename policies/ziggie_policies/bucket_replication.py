@@ -7,9 +7,16 @@ is enabled, writes to a bucket of this stack in another region (the destination 
 ``arn:aws:s3:::<name>`` names the bucket, whose ``region`` input is compared with the
 source's), turns on Replication Time Control - which S3 offers at exactly 15 minutes - with the
 replication metrics it needs, and replicates delete markers, so a deletion reaches the DR copy
-too. With ``requireReplication`` false (stacks without a DR copy) a data bucket may go without
-replication, but the rules that exist are still held to all of this. A data bucket may be
-exempted by name, with the reason.
+too - unless the bucket is named in ``keepDeletions`` with the reason (a backup copy exists to
+outlive a deletion). A source encrypted with SSE-KMS (its
+``BucketServerSideEncryptionConfiguration`` says ``aws:kms`` or ``aws:kms:dsse``) needs every rule
+to select SSE-KMS objects (``sourceSelectionCriteria.sseKmsEncryptedObjects``) and name the key
+to encrypt replicas with (``destination.encryptionConfiguration.replicaKmsKeyId``): without them
+S3 silently skips every such object (AWS S3 user guide, "Replicating encrypted objects"). With
+``requireReplication`` false (stacks without a DR copy) a data bucket may go without
+replication, but the rules that exist are still held to all of this; so are the rules of a
+replica that replicates back (two-way replication). A data bucket may be exempted by name,
+with the reason.
 
 A destination that is unknown at preview is read from what the ``rules`` input was computed
 from; when that names no single bucket, the region is not guessed at.
@@ -33,6 +40,8 @@ from pulumi_policy import (
 from ziggie_policies._s3 import BUCKET_TYPES, Bucket, Buckets
 from ziggie_policies._support import (
     NAME_TO_REASON,
+    S3_ENCRYPTION,
+    S3_ENCRYPTION_V2,
     S3_REPLICATION,
     UNKNOWN,
     elements,
@@ -58,8 +67,15 @@ CONFIG_SCHEMA: Final = PolicyConfigSchema(
             "default": {},
             "description": "Data buckets (by S3 bucket name) that need not be replicated, each with the reason.",
         },
+        "keepDeletions": {
+            **NAME_TO_REASON,
+            "default": {},
+            "description": "Buckets (by S3 bucket name) whose rules need not replicate delete markers, each with "
+            "the reason: a backup copy that must outlive a deletion at the source.",
+        },
     }
 )
+KMS_ALGORITHMS: Final = frozenset({"aws:kms", "aws:kms:dsse"})
 
 
 @dataclass(frozen=True)
@@ -135,8 +151,42 @@ def _destination_problems(source: Bucket, rule: _Rule) -> list[str]:
     return []
 
 
-def _rule_problems(source: Bucket, rule: _Rule) -> list[str]:
-    """What one rule of a data bucket lacks, each phrased to follow the rule's label."""
+def _kms_sources(resources: Sequence[PolicyResource], buckets: Buckets) -> set[str]:
+    """URNs of the buckets whose default encryption is SSE-KMS."""
+    found: set[str] = set()
+    for resource in resources:
+        if resource.resource_type not in (S3_ENCRYPTION, S3_ENCRYPTION_V2):
+            continue
+        target = buckets.target(resource)
+        if not target.certain:
+            continue
+        for rule in elements(prop(resource.props, "rules")):
+            default = _member(rule, "applyServerSideEncryptionByDefault")
+            if _member(default, "sseAlgorithm") in KMS_ALGORITHMS:
+                found.add(target.buckets[0].urn)
+    return found
+
+
+def _kms_problems(rule: _Rule) -> list[str]:
+    """What a rule of an SSE-KMS source lacks for S3 to replicate its objects at all."""
+    problems: list[str] = []
+    selected = _member(_member(prop(rule.props, "sourceSelectionCriteria"), "sseKmsEncryptedObjects"), "status")
+    if selected is not UNKNOWN and selected != "Enabled":
+        problems.append(
+            f"does not select SSE-KMS objects{_was(selected)} though the bucket is encrypted with SSE-KMS, so S3 "
+            "skips every object; set sourceSelectionCriteria.sseKmsEncryptedObjects.status to Enabled"
+        )
+    key = _member(_member(prop(rule.props, "destination"), "encryptionConfiguration"), "replicaKmsKeyId")
+    if key is not UNKNOWN and not (isinstance(key, str) and key):
+        problems.append(
+            "names no destination.encryptionConfiguration.replicaKmsKeyId though the bucket is encrypted with "
+            "SSE-KMS; set it to a KMS key in the destination's region"
+        )
+    return problems
+
+
+def _rule_problems(source: Bucket, rule: _Rule, *, kms: bool = False, keep_deletions: bool = False) -> list[str]:
+    """What one rule of a bucket lacks, each phrased to follow the rule's label."""
     if rule.props is UNKNOWN:
         return []
     problems: list[str] = []
@@ -170,10 +220,12 @@ def _rule_problems(source: Bucket, rule: _Rule) -> list[str]:
         )
 
     delete_markers = _member(prop(rule.props, "deleteMarkerReplication"), "status")
-    if delete_markers is not UNKNOWN and delete_markers != "Enabled":
+    if not keep_deletions and delete_markers is not UNKNOWN and delete_markers != "Enabled":
         problems.append(
             f"does not replicate delete markers{_was(delete_markers)}; set deleteMarkerReplication.status to Enabled"
         )
+    if kms:
+        problems += _kms_problems(rule)
     return problems
 
 
@@ -203,11 +255,13 @@ def replication_violations(resources: Sequence[PolicyResource], config: Mapping[
             if target.certain:
                 checked.setdefault(bucket.urn, []).extend(rules)
 
+    kms_sources = _kms_sources(resources, buckets)
     violations: list[tuple[str, str]] = []
     for bucket in buckets.all:
-        if bucket.urn in replicas or bucket.known_as in config["exempt"]:
+        if bucket.known_as in config["exempt"]:
             continue
-        if config["requireReplication"] and bucket.urn not in replicated:
+        # A replica need not replicate; the rules it has (replicating back) are still checked.
+        if config["requireReplication"] and bucket.urn not in replicas and bucket.urn not in replicated:
             violations.append(
                 (
                     f"{bucket.label}: not replicated; add a BucketReplicationConfig with an enabled rule to a "
@@ -216,9 +270,13 @@ def replication_violations(resources: Sequence[PolicyResource], config: Mapping[
                 )
             )
         for rule in checked.get(bucket.urn, []):
-            violations += [
-                (f"{bucket.label}: {rule.label} {problem}", rule.config.urn) for problem in _rule_problems(bucket, rule)
-            ]
+            problems = _rule_problems(
+                bucket,
+                rule,
+                kms=bucket.urn in kms_sources,
+                keep_deletions=bucket.known_as in config["keepDeletions"],
+            )
+            violations += [(f"{bucket.label}: {rule.label} {problem}", rule.config.urn) for problem in problems]
     return violations
 
 
@@ -231,7 +289,8 @@ def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> N
 policy: Final = StackValidationPolicy(
     name=NAME,
     description="Requires every data bucket to replicate to a bucket in another region with an enabled "
-    "rule that has 15-minute Replication Time Control, replication metrics and delete-marker replication.",
+    "rule that has 15-minute Replication Time Control, replication metrics, delete-marker replication "
+    "(unless the bucket keeps deletions) and, for an SSE-KMS source, SSE-KMS object selection and a replica key.",
     validate=_validate,
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=CONFIG_SCHEMA,

@@ -3,8 +3,12 @@
 The DR stack must start while the primary region is down, and it reads its secrets in the DR
 region: a secret that lives only in its own region is gone exactly when it is needed. The
 secret's region is its ``region`` input (the program sets one on every AWS resource); a replica
-counts when its ``region`` differs from it. Stacks that hold no DR copy turn the demand off with
-``requireReplication`` false.
+counts when its ``region`` differs from it. A secret that names no region lives in the
+provider's default region, which the policy cannot see: any replica region could be that same
+region, so such a secret passes only with a replica in the configured ``drRegion`` (and fails
+without one, or when no ``drRegion`` is configured). With ``drRegion`` set, a secret outside the
+DR region needs its replica there, not just anywhere else. Stacks that hold no DR copy turn the
+demand off with ``requireReplication`` false.
 """
 
 from __future__ import annotations
@@ -38,6 +42,11 @@ CONFIG_SCHEMA: Final = PolicyConfigSchema(
             "default": True,
             "description": "Demand a replica in another region on every secret.",
         },
+        "drRegion": {
+            "type": "string",
+            "default": "",
+            "description": "The DR region every secret's replica must be in; empty accepts any other region.",
+        },
     }
 )
 
@@ -59,6 +68,28 @@ def secret_violations(
     entries = list(elements(replicas))
     if not entries:
         return [f"{who}: not replicated; add a replica in another region"]
+    dr_region: str = config["drRegion"]
+    regions = [
+        prop(replica, "region") if isinstance(replica, Mapping) else replica if replica is UNKNOWN else None
+        for replica in entries
+    ]
+    if UNKNOWN in regions:
+        return []  # an unknown replica region may well be the right one
+    named = sorted({r for r in regions if isinstance(r, str) and r})
+    listed = ", ".join(named) if named else "none with a region set"
+    if region is None or region == "":
+        if not dr_region:
+            return [
+                f"{who}: names no region, so its replicas ({listed}) may sit in its own region; set region on the "
+                "secret, or drRegion in this policy's config"
+            ]
+        if dr_region not in named:
+            return [
+                f"{who}: names no region and has no replica in the DR region {dr_region} (replicas: {listed}); add one"
+            ]
+        return []
+    if dr_region and region is not UNKNOWN and region != dr_region and dr_region not in named:
+        return [f"{who}: no replica in the DR region {dr_region} (replicas: {listed}); add one"]
     for replica in entries:
         replica_region = (
             prop(replica, "region") if isinstance(replica, Mapping) else replica if replica is UNKNOWN else None

@@ -17,7 +17,15 @@ from preflight.records import UNKNOWN_VALUE, RecordedResource, is_secret
 
 def install() -> RecordingMonitor:
     """Fresh mocks for one test: a new root, so registrations of earlier tests do not leak in."""
-    monitor = RecordingMonitor(PreflightMocks(lambda name: {}))
+    return install_mocks(PreflightMocks(lambda name: {}))
+
+
+def install_mocks(mocks: PreflightMocks) -> RecordingMonitor:
+    """`install` with the given mocks; a failed earlier run leaves nothing behind."""
+    monitor = RecordingMonitor(mocks)
+    # A run that failed leaves its error and pending outputs in the runtime (as preflight's runner clears).
+    pulumi.runtime.settings.SETTINGS.rpc_manager.clear()
+    pulumi.runtime.settings.SETTINGS.outputs.clear()
     pulumi.runtime.settings.set_root_resource(None)  # type: ignore[arg-type]
     pulumi.runtime.set_mocks(monitor.mocks, project="ziggie-infra", stack="prod", preview=True, monitor=monitor)
     return monitor

@@ -47,7 +47,7 @@ def test_every_resource_sits_in_its_intended_region(kms_bucket: dict[str, Record
         if record.type.startswith("aws:iam/"):
             assert "region" not in record.inputs, f"{record.urn}: IAM is global"
         elif record.type.startswith("aws:"):
-            expected = DR if name.startswith("assets-replica") and name != "assets-replication" else PRIMARY
+            expected = DR if name.startswith(("assets-replica", "assets-reverse")) else PRIMARY
             if name.startswith("assets-replication"):
                 expected = PRIMARY
             assert record.inputs.get("region") == expected, record.urn
@@ -216,6 +216,7 @@ def dns_args(**overrides: Any) -> DnsFailoverArgs:
         "zone_name": "ziggie.example",
         "record_name": "app.ziggie.example",
         "target": "vps1.ziggie.example",
+        "probe_ip": "203.0.113.10",
         "role": "PRIMARY",
         "set_identifier": "prod-primary",
     }
@@ -231,7 +232,7 @@ def test_primary_record_has_its_health_check(mocks: RecordingMonitor) -> None:
         for k in ("type", "fqdn", "port", "resourcePath", "requestInterval", "failureThreshold", "measureLatency")
     } == {
         "type": "HTTPS",
-        "fqdn": "vps1.ziggie.example",
+        "fqdn": "app.ziggie.example",
         "port": 443,
         "resourcePath": "/health",
         "requestInterval": 30,

@@ -1,5 +1,6 @@
-"""DnsFailover under Pulumi mocks: the health check that decides failover, the record tied to
-it, the alarm in the one region Route 53 publishes metrics to, and the zone's ownership."""
+"""DnsFailover under Pulumi mocks: the hosts' address records, the health check that decides
+failover (probing the host's IP with the record's name for SNI), the record tied to it, the
+alarm in the one region Route 53 publishes metrics to, and the zone's ownership."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import pytest
 from aws_mocks import install, run
 
-from components.dns_failover import DnsFailover, DnsFailoverArgs
+from components.dns_failover import DnsFailover, DnsFailoverArgs, HostAddress
 from preflight.mocks import ACCOUNT_ID, RecordingMonitor
 from preflight.records import RecordedResource
 
@@ -27,8 +28,12 @@ def dns_args(**overrides: Any) -> DnsFailoverArgs:
         "zone_id": None,
         "create_zone": True,
         "record_name": "app.ziggie.example",
-        "record_type": "CNAME",
         "target": "vps1.ziggie.example",
+        "probe_ip": "203.0.113.10",
+        "addresses": (
+            HostAddress("vps1.ziggie.example", "203.0.113.10", "2001:db8::10"),
+            HostAddress("vps2.ziggie.example", "203.0.113.11"),
+        ),
         "role": "PRIMARY",
         "set_identifier": "prod-primary",
         "health_check_path": "/health",
@@ -49,6 +54,8 @@ def secondary_overrides(**more: Any) -> dict[str, Any]:
         "zone_id": ZONE_ID,
         "create_zone": False,
         "target": "dr1.ziggie.example",
+        "probe_ip": "198.51.100.20",
+        "addresses": (HostAddress("dr1.ziggie.example", "198.51.100.20"),),
         "role": "SECONDARY",
         "set_identifier": "dr-secondary",
         "protect_zone": False,
@@ -101,8 +108,9 @@ def test_health_check_probes_https_health_on_443(primary: dict[str, RecordedReso
         )
     } == {
         "type": "HTTPS",
-        "fqdn": "vps1.ziggie.example",
-        "ipAddress": None,
+        # The host's own IP, with the name users resolve sent for SNI and Host.
+        "fqdn": "app.ziggie.example",
+        "ipAddress": "203.0.113.10",
         "port": 443,
         "resourcePath": "/health",
         "requestInterval": 30,
@@ -129,27 +137,26 @@ def test_check_settings_pass_through(
     assert {k: check.inputs[k] for k in expected} == expected, check.urn
 
 
-@pytest.mark.parametrize(
-    ("overrides", "fqdn", "ip"),
-    [
-        ({"record_type": "A", "target": "203.0.113.10"}, None, "203.0.113.10"),
-        ({"health_check_fqdn": "health.vps1.ziggie.example"}, "health.vps1.ziggie.example", None),
-        (
-            {"record_type": "A", "target": "203.0.113.10", "health_check_fqdn": "vps1.ziggie.example"},
-            "vps1.ziggie.example",
-            None,
-        ),
-    ],
-    ids=["a_record_probes_its_ip", "separate_health_host", "a_record_probed_by_name_for_sni"],
-)
-def test_check_probes_the_named_host_or_the_target(
-    mocks: RecordingMonitor, overrides: dict[str, Any], fqdn: str | None, ip: str | None
-) -> None:
-    records = build(mocks, **overrides)
-    check = records["dns-health"]
-    assert (check.inputs.get("fqdn"), check.inputs.get("ipAddress")) == (fqdn, ip), check.urn
-    assert check.inputs.get("enableSni") is (True if fqdn else None), check.urn
-    assert records["dns-record"].inputs["records"] == [overrides.get("target", "vps1.ziggie.example")]
+def test_each_host_gets_its_address_records(primary: dict[str, RecordedResource]) -> None:
+    addresses = {
+        (r.inputs["name"], r.inputs["type"]): (r.inputs["records"], r.inputs["ttl"], r.inputs["zoneId"])
+        for r in primary.values()
+        if r.type == "aws:route53/record:Record" and "setIdentifier" not in r.inputs
+    }
+    zone = primary["dns-zone"].outputs["zoneId"]
+    assert addresses == {
+        ("vps1.ziggie.example", "A"): (["203.0.113.10"], 60, zone),
+        ("vps1.ziggie.example", "AAAA"): (["2001:db8::10"], 60, zone),
+        ("vps2.ziggie.example", "A"): (["203.0.113.11"], 60, zone),
+    }
+
+
+def test_failover_record_answers_with_the_hosts_address_record(primary: dict[str, RecordedResource]) -> None:
+    record, check = primary["dns-record"], primary["dns-health"]
+    (target,) = record.inputs["records"]
+    (address,) = [r for r in primary.values() if r.inputs.get("name") == target and r.inputs.get("type") == "A"]
+    # What the check probes is what the record leads to.
+    assert address.inputs["records"] == [check.inputs["ipAddress"]], record.urn
 
 
 def test_alarm_watches_the_check_in_us_east_1(mocks: RecordingMonitor) -> None:
@@ -191,7 +198,14 @@ def test_no_alarm_when_not_asked(mocks: RecordingMonitor) -> None:
 
 def test_route53_resources_carry_no_region(primary: dict[str, RecordedResource]) -> None:
     route53 = [r for r in primary.values() if r.type.startswith("aws:route53/")]
-    assert {r.name for r in route53} == {"dns-zone", "dns-health", "dns-record"}
+    assert {r.name for r in route53} == {
+        "dns-zone",
+        "dns-health",
+        "dns-record",
+        "dns-vps1-a",
+        "dns-vps1-aaaa",
+        "dns-vps2-a",
+    }
     for record in route53:
         # Route 53 is global: pulumi-aws v7 has no region argument for it.
         assert "region" not in record.inputs, record.urn
@@ -275,13 +289,14 @@ def test_outputs_give_zone_check_and_fqdn(mocks: RecordingMonitor) -> None:
         ({"create_zone": False}, "zone_id is None and create_zone is False"),
         (secondary_overrides(zone_id=None, create_zone=True), "a SECONDARY record needs the zone_id"),
         ({"record_name": "app.other.example"}, "record_name app.other.example is not inside the zone"),
-        ({"record_type": "A"}, "an A record's target must be an IPv4 address"),
-        ({"target": "203.0.113.10"}, "a CNAME record's target must be a host name"),
+        ({"probe_ip": "vps1.ziggie.example"}, "probe_ip must be an IPv4 address"),
+        ({"target": "203.0.113.10"}, "the failover record's target must be a host name"),
+        ({"probe_ip": "203.0.113.99"}, "probe_ip 203.0.113.99 is not the address of vps1.ziggie.example"),
+        ({"addresses": (HostAddress("vps1.other.example", "203.0.113.10"),)}, "is not inside the zone"),
         ({"record_name": "ziggie.example"}, "a CNAME cannot sit at the zone apex"),
         ({"health_check_path": "health"}, "health_check_path must start with /"),
         ({"port": 0}, "port must be 1 to 65535, not 0"),
         ({"set_identifier": ""}, "set_identifier must be 1 to 128 characters"),
-        ({"health_check_fqdn": "not a host"}, "health_check_fqdn must be a host name or an IP address"),
         ({"ttl": -1}, "ttl must be 0 to 2147483647 seconds, not -1"),
         (
             {"alarm_actions": (f"arn:aws:sns:eu-west-1:{ACCOUNT_ID}:ziggie-oncall",)},
@@ -298,13 +313,14 @@ def test_outputs_give_zone_check_and_fqdn(mocks: RecordingMonitor) -> None:
         "record_without_a_zone",
         "secondary_would_create_a_second_zone",
         "record_outside_the_zone",
-        "a_record_needs_an_ip",
+        "probe_needs_an_ip",
         "cname_needs_a_host_name",
+        "probe_elsewhere_than_the_record_leads",
+        "address_record_outside_the_zone",
         "cname_at_apex",
         "relative_path",
         "port_zero",
         "empty_set_identifier",
-        "health_host_with_a_space",
         "negative_ttl",
         "alarm_action_outside_the_alarms_region",
     ],
@@ -312,6 +328,21 @@ def test_outputs_give_zone_check_and_fqdn(mocks: RecordingMonitor) -> None:
 def test_invalid_args_are_refused(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         dns_args(**overrides)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("vps1.ziggie.example",), "has neither ipv4 nor ipv6"),
+        (("vps1.ziggie.example", "2001:db8::10"), "'2001:db8::10' is not an IPv4 address"),
+        (("vps1.ziggie.example", None, "203.0.113.10"), "'203.0.113.10' is not an IPv6 address"),
+        (("203.0.113.10", "203.0.113.10"), "must be a host name"),
+    ],
+    ids=["no_address", "ipv6_given_as_ipv4", "ipv4_given_as_ipv6", "ip_as_record_name"],
+)
+def test_invalid_host_addresses_are_refused(args: tuple[Any, ...], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        HostAddress(*args)
 
 
 def test_empty_regions_let_route53_use_all_checkers(mocks: RecordingMonitor) -> None:

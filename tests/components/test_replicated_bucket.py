@@ -3,6 +3,7 @@ the replication rule and its ordering, and protection of what holds data."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -18,6 +19,12 @@ COMPONENT = "ziggie:aws:ReplicatedBucket"
 # Each side's resources by name suffix; "" is the bucket itself.
 SIDE_SETTINGS = ("", "-versioning", "-encryption", "-public-access", "-ownership", "-tls-only", "-lifecycle")
 SIDE_KEY = ("-key", "-key-alias")
+# The way back, from the replica to the source: its configuration sits in the replica's region.
+REVERSE = {
+    "assets-reverse-replication": DR,
+    "assets-reverse-replication-role": None,
+    "assets-reverse-replication-policy": None,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -68,13 +75,15 @@ def children(records: dict[str, RecordedResource]) -> dict[str, RecordedResource
             "aws:kms",
             {f"assets-source{s}": PRIMARY for s in SIDE_SETTINGS + SIDE_KEY}
             | {f"assets-replica{s}": DR for s in SIDE_SETTINGS + SIDE_KEY}
-            | {"assets-replication": PRIMARY, "assets-replication-role": None, "assets-replication-policy": None},
+            | {"assets-replication": PRIMARY, "assets-replication-role": None, "assets-replication-policy": None}
+            | REVERSE,
         ),
         (
             "AES256",
             {f"assets-source{s}": PRIMARY for s in SIDE_SETTINGS}
             | {f"assets-replica{s}": DR for s in SIDE_SETTINGS}
-            | {"assets-replication": PRIMARY, "assets-replication-role": None, "assets-replication-policy": None},
+            | {"assets-replication": PRIMARY, "assets-replication-role": None, "assets-replication-policy": None}
+            | REVERSE,
         ),
     ],
     ids=["kms_keys_sit_beside_their_buckets", "aes256_needs_no_keys"],
@@ -228,13 +237,28 @@ def test_role_policy_grants_exactly_these_buckets_and_keys(kms: dict[str, Record
             "Allow",
             ("kms:Decrypt",),
             (source_key,),
-            str({"StringEquals": {"kms:ViaService": f"s3.{PRIMARY}.amazonaws.com"}}),
+            str(
+                {
+                    "StringEquals": {"kms:ViaService": f"s3.{PRIMARY}.amazonaws.com"},
+                    # With Bucket Keys the context is the bucket's ARN; objects from before, their own.
+                    "StringLike": {
+                        "kms:EncryptionContext:aws:s3:arn": [f"arn:aws:s3:::{SOURCE}", f"arn:aws:s3:::{SOURCE}/*"]
+                    },
+                }
+            ),
         ),
         (
             "Allow",
             ("kms:Encrypt", "kms:GenerateDataKey"),
             (replica_key,),
-            str({"StringEquals": {"kms:ViaService": f"s3.{DR}.amazonaws.com"}}),
+            str(
+                {
+                    "StringEquals": {"kms:ViaService": f"s3.{DR}.amazonaws.com"},
+                    "StringLike": {
+                        "kms:EncryptionContext:aws:s3:arn": [f"arn:aws:s3:::{REPLICA}", f"arn:aws:s3:::{REPLICA}/*"]
+                    },
+                }
+            ),
         ),
     }, record.urn
 
@@ -375,3 +399,105 @@ def test_invalid_args_are_refused(overrides: dict[str, Any], message: str) -> No
 def test_valid_args_pass() -> None:
     args = bucket_args()
     assert (args.bucket_name, args.replica_bucket_name) == (SOURCE, REPLICA)
+
+
+# --- both ways, and a backup copy that outlives a deletion ------------------------------------
+
+
+def test_reverse_rule_brings_failover_writes_back(kms: dict[str, RecordedResource]) -> None:
+    reverse = kms["assets-reverse-replication"]
+    assert reverse.inputs["bucket"] == REPLICA, reverse.urn
+    assert reverse.inputs["region"] == DR, reverse.urn
+    # Its own role, not the forward one: each role reads one bucket and writes the other.
+    assert reverse.inputs["role"] == kms["assets-reverse-replication-role"].outputs["arn"], reverse.urn
+    assert reverse.inputs["role"] != kms["assets-replication"].inputs["role"], reverse.urn
+    (rule,) = reverse.inputs["rules"]
+    assert rule["destination"]["bucket"] == f"arn:aws:s3:::{SOURCE}", reverse.urn
+    assert rule["destination"]["encryptionConfiguration"] == {
+        "replicaKmsKeyId": kms["assets-source-key"].outputs["arn"]
+    }, reverse.urn
+    assert rule["sourceSelectionCriteria"] == {
+        "replicaModifications": {"status": "Enabled"},
+        "sseKmsEncryptedObjects": {"status": "Enabled"},
+    }, reverse.urn
+    # Replica modification sync on both buckets: S3 keeps metadata in step only then.
+    (forward,) = kms["assets-replication"].inputs["rules"]
+    assert forward["sourceSelectionCriteria"]["replicaModifications"] == {"status": "Enabled"}
+    policy = json_input(kms["assets-reverse-replication-policy"], "policy")
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["ReadSourceVersions"]["Resource"] == [f"arn:aws:s3:::{REPLICA}/*"]
+    assert by_sid["WriteReplica"]["Resource"] == [f"arn:aws:s3:::{SOURCE}/*"]
+    assert by_sid["DecryptSource"]["Resource"] == [kms["assets-replica-key"].outputs["arn"]]
+    assert by_sid["DecryptSource"]["Condition"]["StringEquals"] == {"kms:ViaService": f"s3.{DR}.amazonaws.com"}
+    assert by_sid["EncryptReplica"]["Resource"] == [kms["assets-source-key"].outputs["arn"]]
+    deps = set(reverse.dependencies)
+    for name in ("assets-source-versioning", "assets-replica-versioning", "assets-reverse-replication-policy"):
+        assert kms[name].urn in deps, f"reverse replication does not wait for {name}"
+
+
+@pytest.fixture
+def backups(mocks: RecordingMonitor) -> dict[str, RecordedResource]:
+    return build(mocks, two_way=False, replicate_deletes=False, object_lock_days=30)
+
+
+def test_backup_replica_keeps_what_prod_deletes(backups: dict[str, RecordedResource]) -> None:
+    assert not [n for n in backups if n.startswith("assets-reverse")]
+    (rule,) = backups["assets-replication"].inputs["rules"]
+    assert rule["deleteMarkerReplication"] == {"status": "Disabled"}
+    lock = backups["assets-replica-object-lock"]
+    assert lock.type == "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", lock.urn
+    assert {k: lock.inputs[k] for k in ("bucket", "objectLockEnabled", "rule", "region")} == {
+        "bucket": REPLICA,
+        "objectLockEnabled": "Enabled",
+        "rule": {"defaultRetention": {"mode": "GOVERNANCE", "days": 30}},
+        "region": DR,
+    }, lock.urn
+    assert "expectedBucketOwner" not in lock.inputs and "token" not in lock.inputs, lock.urn
+    assert backups["assets-replica-versioning"].urn in lock.dependencies, lock.urn
+    assert lock.protect, lock.urn
+    read = {s["Sid"]: s for s in json_input(backups["assets-replication-policy"], "policy")["Statement"]}
+    assert {"s3:GetObjectRetention", "s3:GetObjectLegalHold"} <= set(read["ReadSourceVersions"]["Action"])
+
+
+def test_assets_replicate_deletions_and_have_no_lock(kms: dict[str, RecordedResource]) -> None:
+    (rule,) = kms["assets-replication"].inputs["rules"]
+    assert rule["deleteMarkerReplication"] == {"status": "Enabled"}
+    assert "assets-replica-object-lock" not in kms
+
+
+@pytest.mark.parametrize("encryption", ["aws:kms", "AES256"])
+@pytest.mark.parametrize("settings", [{}, {"two_way": False, "replicate_deletes": False, "object_lock_days": 30}])
+def test_iam_documents_pass_parliament(mocks: RecordingMonitor, encryption: str, settings: dict[str, Any]) -> None:
+    """Every permission policy the component writes, read by parliament: real actions, resources and
+    condition keys. (Trust policies are resource policies, which parliament 1.6 reads as identity
+    policies and so rejects for having no Resource; their content is asserted above.)"""
+    parliament = pytest.importorskip("parliament")
+    records = build(mocks, encryption=encryption, source_account=ACCOUNT_ID, **settings)
+    documents = [
+        (r.urn, key)
+        for r in records.values()
+        for key in ("policy",)
+        if r.type.startswith("aws:iam/") and key in r.inputs
+    ]
+    assert len(documents) == (2 if not settings else 1)
+    for urn, key in documents:
+        record = next(r for r in records.values() if r.urn == urn)
+        text = json.dumps(json_input(record, key))
+        findings = parliament.analyze_policy_string(
+            text, ignore_private_auditors=True, include_community_auditors=False
+        ).findings
+        assert [(f.issue, f.detail) for f in findings] == [], f"{urn}: {key}"
+
+
+def test_parliament_catches_a_misspelt_action() -> None:
+    parliament = pytest.importorskip("parliament")
+    findings = parliament.analyze_policy_string(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ReplicateObjects", '
+        '"Resource": "arn:aws:s3:::ziggie-prod-assets/*"}]}'
+    ).findings
+    assert [f.issue for f in findings] == ["UNKNOWN_ACTION"]
+
+
+def test_object_lock_days_are_checked() -> None:
+    with pytest.raises(ValueError, match="object_lock_days must be 1 to 36500, not 0"):
+        bucket_args(object_lock_days=0)

@@ -8,10 +8,11 @@ from typing import Any
 
 import pulumi
 import pytest
-from aws_mocks import install, plain_values, run
+from aws_mocks import install, install_mocks, plain_values, run
+from pulumi.runtime import MockResourceArgs
 
 from components.replicated_secret import ReplicatedSecret, ReplicatedSecretArgs, replica_arn
-from preflight.mocks import ACCOUNT_ID, RecordingMonitor
+from preflight.mocks import ACCOUNT_ID, PreflightMocks, RecordingMonitor
 from preflight.records import RecordedResource, is_secret
 
 PRIMARY, DR = "eu-north-1", "eu-west-1"
@@ -181,3 +182,54 @@ def test_invalid_args_are_refused(overrides: dict[str, Any], error: type[Excepti
 @pytest.mark.parametrize("days", [7, 30], ids=["shortest_window", "longest_window"])
 def test_recovery_window_bounds_are_accepted(days: int) -> None:
     assert secret_args(recovery_window_days=days).recovery_window_days == days
+
+
+class ReplicaStatusMocks(PreflightMocks):
+    """preflight's mocks, but Secrets Manager reports the DR replica with the given status."""
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(lambda name: {})
+        self.status, self.message = status, message
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        resource_id, state = super().new_resource(args)
+        if args.typ == "aws:secretsmanager/secret:Secret":
+            state["replicas"] = [{**r, "status": self.status, "statusMessage": self.message} for r in state["replicas"]]
+        return resource_id, state
+
+
+def replica_arn_under(status: str, message: str) -> tuple[str | None, str | None]:
+    """Build the secret where the replica has `status`; the exported ARN, or the run's error."""
+    monitor = install_mocks(ReplicaStatusMocks(status, message))
+    seen: dict[str, str] = {}
+
+    def program() -> None:
+        ReplicatedSecret("postgres", secret_args()).replica_arn.apply(lambda arn: seen.__setitem__("arn", arn))
+
+    try:
+        run(monitor, program)
+    except pulumi.RunError as error:
+        return None, str(error)
+    return seen.get("arn"), None
+
+
+def test_in_sync_replica_exports_its_arn() -> None:
+    arn, error = replica_arn_under("InSync", "Replication succeeded")
+    assert error is None
+    assert arn is not None and arn.startswith(f"arn:aws:secretsmanager:{DR}:{ACCOUNT_ID}:secret:{NAME}-")
+
+
+def test_failed_replica_stops_the_run_instead_of_exporting_a_stale_arn() -> None:
+    arn, error = replica_arn_under("Failed", "Replication failed: Secret with the same name already exists")
+    assert arn is None
+    assert error == (
+        f"secret {NAME}: the replica in {DR} is Failed, not InSync (Replication failed: Secret with the same name "
+        f"already exists); dr would read a stale value. If a secret named {NAME} already exists in {DR} (left from "
+        "an earlier failover), copy any newer value into this stack's config, delete that secret in "
+        f"{DR}, and run again"
+    )
+
+
+def test_secret_never_overwrites_a_same_named_dr_secret(mocks: RecordingMonitor) -> None:
+    secret = build(mocks)["postgres-secret"]
+    assert secret.inputs["forceOverwriteReplicaSecret"] is False, secret.urn

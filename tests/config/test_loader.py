@@ -27,7 +27,7 @@ from config.loader import (
     deep_merge,
     load_stack_config,
 )
-from config.models import StackConfig
+from config.models import SMTP_PASSWORD_KEY, StackConfig
 from preflight.stackfile import StackFileError, read_stack_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -805,3 +805,104 @@ def test_cloud_switches_that_cannot_be_honoured_are_errors(cloud: dict[str, bool
     with pytest.raises(ConfigError) as caught:
         load(stack)
     assert problem_lines(caught.value) == expected
+
+
+def dns_stack(**dns: Any) -> dict[str, Any]:
+    """good_stack with the AWS DR parts on and vps1 serving app.ziggie.example."""
+    stack = good_stack()
+    stack["hosts"]["vps1"].update(publicAddress="vps1.ziggie.example", ipv4="203.0.113.10")
+    stack["cloud"] = {"awsDr": True}
+    stack["alerts"] = {"emails": ["ops@ziggie.example"]}
+    stack["aws"] = {"dns": {"zoneName": "ziggie.example", "recordName": "app.ziggie.example", "host": "vps1", **dns}}
+    return stack
+
+
+def test_failover_stack_loads_with_its_address_records() -> None:
+    loaded = load(dns_stack())
+    assert loaded.aws is not None and loaded.aws.dns is not None
+    assert loaded.aws.dns.host == "vps1"
+    assert {name: str(h.ipv4) for name, h in loaded.address_records().items()} == {"vps1": "203.0.113.10"}
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            with_key("alerts", {"emails": []}),
+            [
+                line(
+                    "alerts.emails",
+                    "is empty, but aws.dns.healthCheck.alarm is on: list who is told when the primary fails",
+                ),
+                line("alerts.emails", "is empty, but certbot needs an address to register with Let's Encrypt"),
+                line("alerts.emails", "must name at least one address: alertmanager mails them"),
+            ],
+        ),
+        (
+            with_host("vps1", ipv4=None),
+            [
+                line(
+                    "aws.dns.host",
+                    "host vps1 needs publicAddress and ipv4: the failover record answers with its address record "
+                    "and the health check probes its IP",
+                )
+            ],
+        ),
+        (
+            with_host("vps1", publicAddress="203.0.113.10"),
+            [
+                # The rules across entries see the host without its invalid name, and say so too.
+                line(
+                    "aws.dns.host",
+                    "host vps1 needs publicAddress and ipv4: the failover record answers with its address record "
+                    "and the health check probes its IP",
+                ),
+                line(
+                    "hosts.vps1.publicAddress",
+                    "must be a DNS name (`vps1.ziggie.example`) when ipv4 or ipv6 is set: it names the address records",
+                ),
+            ],
+        ),
+        (
+            with_host("vps1", publicAddress="vps1.other.example"),
+            [
+                line(
+                    "hosts.vps1.publicAddress",
+                    "vps1.other.example is not inside the zone ziggie.example, so it gets no address record",
+                )
+            ],
+        ),
+        (
+            lambda stack: stack["aws"]["dns"].update(host="vps9"),
+            [line("aws.dns.host", "'vps9' is not one of the hosts (vps1)")],
+        ),
+        (
+            lambda stack: stack["aws"].update(buckets=["assets"], bucketSettings={"backups": {"twoWay": False}}),
+            [line("aws.bucketSettings.backups", "is not one of the buckets (assets)")],
+        ),
+    ],
+    ids=[
+        "prod_alarm_with_no_subscriber",
+        "serving_host_without_ip",
+        "ip_as_public_address",
+        "address_outside_the_zone",
+        "serving_host_unknown",
+        "settings_for_an_unknown_bucket",
+    ],
+)
+def test_failover_config_errors(edit: Callable[[dict[str, Any]], None], expected: list[str]) -> None:
+    stack = dns_stack()
+    edit(stack)
+    with pytest.raises(ConfigError) as caught:
+        load(stack)
+    assert problem_lines(caught.value) == expected
+
+
+def test_alarm_without_subscriber_is_allowed_off_prod() -> None:
+    # certbot registers with Let's Encrypt by email and Alertmanager mails: neither runs here.
+    stack = chain(with_service("certbot", enabled=False), with_service("alertmanager", enabled=False))
+    loaded = dns_stack()
+    stack(loaded)
+    loaded.update(environment="dev", alerts={"emails": []})
+    secrets = {key: "s3cret" for key in SECRETS if key != SMTP_PASSWORD_KEY}
+    assert load(loaded, secrets).alerts.emails == ()

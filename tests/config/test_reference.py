@@ -33,8 +33,11 @@ MODELS: list[type[BaseModel]] = [
     models.Monitoring,
     models.Smtp,
     models.Thresholds,
+    models.Edge,
+    models.Route,
     models.Primary,
     models.Aws,
+    models.BucketSettings,
     models.Dns,
     models.HealthCheckSettings,
 ]

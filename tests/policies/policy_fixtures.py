@@ -196,10 +196,12 @@ PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 SM_SECRET = "aws:secretsmanager/secret:Secret"
 RECORD = "aws:route53/record:Record"
+HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
 PRIMARY_REGION = "eu-north-1"
 DR_REGION = "eu-west-1"
 ACCOUNT_ID = "123456789012"
 REPLICATION_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/ziggie-prod-replication"
+REPLICA_KEY_ARN = f"arn:aws:kms:{DR_REGION}:{ACCOUNT_ID}:key/3f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 HEALTH_CHECK_ID = "0b5f2c3e-7c1d-4f5e-9a1b-2c3d4e5f6a7b"
 ZONE_ID = "Z0123456789ABCDEFGHIJ"
 
@@ -299,6 +301,8 @@ def replication_rule(
     minutes: Any = 15,
     metrics: Any = "Enabled",
     delete_markers: Any = "Enabled",
+    sse_kms: Any = "Enabled",
+    replica_key: Any = REPLICA_KEY_ARN,
 ) -> dict[str, Any]:
     """A rule to ``destination`` (a bucket record, an ARN or UNKNOWN); a None setting drops its block."""
     arn = f"arn:aws:s3:::{destination.inputs['bucket']}" if isinstance(destination, RecordedResource) else destination
@@ -307,7 +311,11 @@ def replication_rule(
         target["replicationTime"] = {"status": rtc, "time": {"minutes": minutes}}
     if metrics is not None:
         target["metrics"] = {"status": metrics, "eventThreshold": {"minutes": 15}}
+    if replica_key is not None:
+        target["encryptionConfiguration"] = {"replicaKmsKeyId": replica_key}
     rule: dict[str, Any] = {"id": rule_id, "status": status, "filter": {}, "destination": target}
+    if sse_kms is not None:
+        rule["sourceSelectionCriteria"] = {"sseKmsEncryptedObjects": {"status": sse_kms}}
     if delete_markers is not None:
         rule["deleteMarkerReplication"] = {"status": delete_markers}
     return {k: v for k, v in rule.items() if v is not None}
@@ -354,23 +362,57 @@ def sm_secret(name: str, region: Any = PRIMARY_REGION, replicas: Any = (DR_REGIO
     )
 
 
+def health_check(name: str = "primary", **inputs: Any) -> RecordedResource:
+    """A Route 53 HTTPS health check probing vps1's IP with the record's name for SNI."""
+    values: dict[str, Any] = {
+        "type": "HTTPS",
+        "ipAddress": "203.0.113.10",
+        "fqdn": "api.ziggie.example",
+        "enableSni": True,
+        "port": 443,
+        "resourcePath": "/health",
+        "requestInterval": 30,
+        "failureThreshold": 3,
+    }
+    values.update(inputs)
+    return aws(HEALTH_CHECK, f"{name}-health", values)
+
+
+def address_record(name: str, ip: Any, record_type: str = "A") -> RecordedResource:
+    """A simple A/AAAA record of the zone."""
+    return aws(
+        RECORD,
+        f"{name.split('.')[0]}-{record_type.lower()}",
+        {"zoneId": ZONE_ID, "name": name, "type": record_type, "ttl": 60, "records": [ip]},
+    )
+
+
 def failover_record(
-    set_identifier: str, role: Any, health_check_id: Any = HEALTH_CHECK_ID, *, name: Any = "api.ziggie.example"
+    set_identifier: str,
+    role: Any,
+    health_check_id: Any = HEALTH_CHECK_ID,
+    *,
+    name: Any = "api.ziggie.example",
+    record_type: str = "A",
+    records: Any = ("203.0.113.10",),
+    check: RecordedResource | None = None,
 ) -> RecordedResource:
-    """A Route 53 failover A record (global: the v7 Record has no region input)."""
+    """A Route 53 failover record (global: the v7 Record has no region input); with ``check``, its
+    healthCheckId was computed from that health check."""
     return aws(
         RECORD,
         f"{set_identifier}-record",
         {
             "zoneId": ZONE_ID,
             "name": name,
-            "type": "A",
+            "type": record_type,
             "ttl": 60,
-            "records": ["203.0.113.10"],
+            "records": list(records),
             "setIdentifier": set_identifier,
             "failoverRoutingPolicies": [{"type": role}],
             "healthCheckId": health_check_id,
         },
+        property_dependencies={"healthCheckId": [check.urn]} if check is not None else None,
     )
 
 

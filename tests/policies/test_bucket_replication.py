@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from policy_fixtures import (
     DR_REGION,
+    ENCRYPTION,
     PRIMARY_REGION,
     UNKNOWN,
     bucket,
@@ -43,6 +44,38 @@ NOT_REQUIRED = {"requireReplication": False}
 NOT_REPLICATED = (
     f"{WHERE}: not replicated; add a BucketReplicationConfig with an enabled rule to a bucket in another region"
 )
+
+
+KMS_NOT_SELECTED = (
+    f"{RULE} does not select SSE-KMS objects though the bucket is encrypted with SSE-KMS, so S3 skips every "
+    "object; set sourceSelectionCriteria.sseKmsEncryptedObjects.status to Enabled"
+)
+KMS_NO_KEY = (
+    f"{RULE} names no destination.encryptionConfiguration.replicaKmsKeyId though the bucket is encrypted with "
+    "SSE-KMS; set it to a KMS key in the destination's region"
+)
+KEEP_BACKUPS = {"requireReplication": True, "keepDeletions": {"ziggie-prod-assets": "a backup outlives deletions"}}
+
+
+def _aes_pair(**rule: Any) -> list[RecordedResource]:
+    """The pair with AES256 default encryption on both buckets."""
+    return [
+        r
+        if r.type != ENCRYPTION
+        else dataclasses.replace(
+            r, inputs={**r.inputs, "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]}
+        )
+        for r in _pair(**rule)
+    ]
+
+
+def _two_way() -> list[RecordedResource]:
+    """The pair replicating both ways; the reverse rule lacks SSE-KMS selection and a key."""
+    pair = _pair()
+    back = replication(
+        REPLICA, [replication_rule(ASSETS, rule_id="back", sse_kms=None, replica_key=None)], destinations=[ASSETS]
+    )
+    return [*pair, back]
 
 
 def _pair(**rule: Any) -> list[RecordedResource]:
@@ -114,8 +147,48 @@ CASES = [
             "time.minutes 15",
             f"{RULE} has no replication metrics; set destination.metrics.status to Enabled (Replication Time "
             "Control needs them)",
+            KMS_NOT_SELECTED,
+            KMS_NO_KEY,
         ],
         id="rule_without_destination",
+    ),
+    pytest.param(
+        _pair(sse_kms=None),
+        REQUIRED,
+        [KMS_NOT_SELECTED],
+        id="kms_source_rule_selects_no_kms_objects",
+    ),
+    pytest.param(
+        _pair(sse_kms="Disabled"),
+        REQUIRED,
+        [KMS_NOT_SELECTED.replace("objects though", 'objects (status "Disabled") though')],
+        id="kms_selection_disabled",
+    ),
+    pytest.param(_pair(replica_key=None), REQUIRED, [KMS_NO_KEY], id="kms_source_rule_names_no_replica_key"),
+    pytest.param(_pair(replica_key=UNKNOWN), REQUIRED, [], id="replica_key_unknown_at_preview_passes"),
+    pytest.param(_aes_pair(sse_kms=None, replica_key=None), REQUIRED, [], id="aes256_source_needs_no_kms_settings"),
+    pytest.param(_pair(delete_markers="Disabled"), KEEP_BACKUPS, [], id="bucket_that_keeps_deletions_passes"),
+    pytest.param(
+        _pair(delete_markers="Disabled", rtc="Disabled"),
+        KEEP_BACKUPS,
+        [
+            f'{RULE} has no Replication Time Control (status "Disabled"); set destination.replicationTime.status '
+            "to Enabled with time.minutes 15"
+        ],
+        id="keeping_deletions_excuses_nothing_else",
+    ),
+    pytest.param(
+        _two_way(),
+        REQUIRED,
+        [
+            'bucket ziggie-prod-assets-replica (eu-west-1): replication rule "back" does not select SSE-KMS '
+            "objects though the bucket is encrypted with SSE-KMS, so S3 skips every object; set "
+            "sourceSelectionCriteria.sseKmsEncryptedObjects.status to Enabled",
+            'bucket ziggie-prod-assets-replica (eu-west-1): replication rule "back" names no '
+            "destination.encryptionConfiguration.replicaKmsKeyId though the bucket is encrypted with SSE-KMS; set "
+            "it to a KMS key in the destination's region",
+        ],
+        id="replicas_rules_back_are_checked_too",
     ),
     pytest.param(
         _pair(rtc=None),
@@ -280,7 +353,7 @@ def test_unknown_config_key_is_an_error() -> None:
         run_direct(bucket_replication.policy, _pair(), {"requireReplications": True})
     assert (
         str(caught.value)
-        == "policy bucket-replication: unknown config key 'requireReplications' (known: exempt, requireReplication)"
+        == "policy bucket-replication: unknown config key 'requireReplications' (known: exempt, keepDeletions, requireReplication)"
     )
 
 
@@ -289,7 +362,9 @@ def test_unknown_config_key_is_an_error() -> None:
     [
         pytest.param(
             {"requireReplications": True},
-            ["bucket-replication.requireReplications: unknown property (known: exempt, requireReplication)"],
+            [
+                "bucket-replication.requireReplications: unknown property (known: exempt, keepDeletions, requireReplication)"
+            ],
             id="misspelt_require_replication",
         ),
         pytest.param(
@@ -299,7 +374,9 @@ def test_unknown_config_key_is_an_error() -> None:
         ),
         pytest.param(
             {"minimumRtcMinutes": 15},
-            ["bucket-replication.minimumRtcMinutes: unknown property (known: exempt, requireReplication)"],
+            [
+                "bucket-replication.minimumRtcMinutes: unknown property (known: exempt, keepDeletions, requireReplication)"
+            ],
             id="rtc_minutes_are_not_configurable",
         ),
     ],

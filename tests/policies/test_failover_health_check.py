@@ -12,6 +12,7 @@ from policy_fixtures import (
     bucket,
     configure_leniently,
     failover_record,
+    health_check,
     reader_errors,
     run_direct,
     sm_secret,
@@ -31,6 +32,12 @@ SECONDARY_MISSING = (
     "healthCheckId; requireSecondaryHealthCheck demands one"
 )
 STRICT = {"requireSecondaryHealthCheck": True}
+CHECK = "record api.ziggie.example A (set primary): PRIMARY failover record's health check primary-health"
+
+
+def _checked(check: RecordedResource) -> list[RecordedResource]:
+    """A PRIMARY record whose healthCheckId was computed from ``check``."""
+    return [check, failover_record("primary", "PRIMARY", UNKNOWN, check=check)]
 
 
 def _simple_record() -> RecordedResource:
@@ -73,6 +80,42 @@ CASES = [
         [PRIMARY_MISSING.replace("record api.ziggie.example", "record primary-record")],
         id="unknown_record_name_falls_back_to_resource_name",
     ),
+    pytest.param(_checked(health_check()), {}, [], id="https_check_by_ip_with_name_and_sni_passes"),
+    pytest.param(
+        _checked(health_check(type="TCP", resourcePath=None)),
+        {},
+        [f"{CHECK} is TCP, which requests nothing; use an HTTPS check with a resourcePath such as /health"],
+        id="tcp_check_requests_nothing",
+    ),
+    pytest.param(
+        _checked(health_check(resourcePath=None)),
+        {},
+        [f"{CHECK} requests no resourcePath; set one such as /health"],
+        id="check_without_path",
+    ),
+    pytest.param(
+        _checked(health_check(fqdn=None, enableSni=None)),
+        {},
+        [
+            f"{CHECK} probes 203.0.113.10 over HTTPS without an fqdn; set fqdn to the record's name",
+            f"{CHECK} probes 203.0.113.10 over HTTPS without enableSni; set it so the host presents the right "
+            "certificate",
+        ],
+        id="https_by_ip_without_name_or_sni",
+    ),
+    pytest.param(
+        _checked(health_check(ipAddress=None, fqdn=None)),
+        {},
+        [f"{CHECK} names neither ipAddress nor fqdn, so it probes nothing"],
+        id="check_of_no_endpoint",
+    ),
+    pytest.param(
+        _checked(health_check(ipAddress=None, enableSni=None, type="HTTP")),
+        {},
+        [],
+        id="http_check_by_name_needs_no_sni",
+    ),
+    pytest.param(_checked(health_check(type=UNKNOWN)), {}, [], id="check_type_unknown_at_preview_is_skipped"),
     pytest.param([_simple_record()], STRICT, [], id="not_applicable_to_a_simple_routing_record"),
     pytest.param(
         [bucket("ziggie-prod-assets"), sm_secret("ziggie/prod/api-key")],
@@ -123,4 +166,4 @@ def test_config_typos_are_refused_by_preflights_reader(
 def test_unknown_key_let_through_by_a_lenient_cli_fails_the_analysis(pack_session: PolicyPackSession) -> None:
     configure_leniently(pack_session, "failover-health-check", {"requireSecondary": True})
     with pytest.raises(AnalyzerError, match=r"unknown config key 'requireSecondary'"):
-        pack_session.analyze_resources([failover_record("primary", "PRIMARY")])
+        pack_session.analyze_stack([failover_record("primary", "PRIMARY")])

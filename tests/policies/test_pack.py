@@ -29,7 +29,8 @@ EXPECTED = [
     ("bucket-protection", "mandatory", "stack"),
     ("bucket-replication", "mandatory", "stack"),
     ("container-limits", "mandatory", "resource"),
-    ("failover-health-check", "mandatory", "resource"),
+    ("failover-health-check", "mandatory", "stack"),
+    ("failover-probe-target", "mandatory", "stack"),
     ("healthcheck-required", "mandatory", "resource"),
     ("host-allocation", "mandatory", "stack"),
     ("no-privileged", "mandatory", "resource"),
@@ -125,8 +126,16 @@ def test_stack_config_files_are_valid(pack_session: PolicyPackSession, stack: st
     assert settings["host-allocation"].properties["cpuOvercommit"] == (1.3 if stack == "prod" else 1.0)
     # Only prod holds the DR copies: dev and dr have nothing to replicate.
     replicated = stack == "prod"
-    assert settings["bucket-replication"].properties == {"requireReplication": replicated, "exempt": {}}
-    assert settings["secret-replication"].properties == {"requireReplication": replicated}
+    kept = {"ziggie-prod-backups"} if replicated else set()
+    assert {k: v for k, v in settings["bucket-replication"].properties.items() if k != "keepDeletions"} == {
+        "requireReplication": replicated,
+        "exempt": {},
+    }
+    assert set(settings["bucket-replication"].properties["keepDeletions"]) == kept
+    assert settings["secret-replication"].properties == {
+        "requireReplication": replicated,
+        "drRegion": "eu-west-1" if replicated else "",
+    }
     assert settings["bucket-protection"].properties == {"exempt": {}}
     # dr's SECONDARY has its own health check, so dr demands it.
     assert settings["failover-health-check"].properties == {"requireSecondaryHealthCheck": stack == "dr"}

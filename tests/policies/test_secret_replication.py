@@ -24,6 +24,7 @@ from preflight.analyzer import AnalyzerError, PolicyPackSession
 from preflight.records import RecordedResource
 
 API_KEY = "secret ziggie/prod/api-key (eu-north-1)"
+WITH_DR = {"requireReplication": True, "drRegion": "eu-west-1"}
 REQUIRED = {"requireReplication": True}
 TAIL = "add a replica in another region"
 
@@ -63,9 +64,42 @@ CASES = [
     pytest.param(
         [sm_secret("ziggie/prod/api-key", region=None, replicas=[{"kmsKeyId": "alias/x"}])],
         REQUIRED,
-        [f"secret ziggie/prod/api-key (no region set): 1 replica, none with a region set; {TAIL}"],
+        [
+            "secret ziggie/prod/api-key (no region set): names no region, so its replicas (none with a region set) "
+            "may sit in its own region; set region on the secret, or drRegion in this policy's config"
+        ],
         id="neither_secret_nor_replica_names_a_region",
     ),
+    pytest.param(
+        [sm_secret("ziggie/prod/api-key", region=None, replicas=("ap-south-1",))],
+        REQUIRED,
+        [
+            "secret ziggie/prod/api-key (no region set): names no region, so its replicas (ap-south-1) may sit in "
+            "its own region; set region on the secret, or drRegion in this policy's config"
+        ],
+        id="secret_without_region_fails_without_a_configured_dr_region",
+    ),
+    pytest.param(
+        [sm_secret("ziggie/prod/api-key", region=None, replicas=("ap-south-1",))],
+        WITH_DR,
+        [
+            "secret ziggie/prod/api-key (no region set): names no region and has no replica in the DR region "
+            "eu-west-1 (replicas: ap-south-1); add one"
+        ],
+        id="secret_without_region_replicated_outside_the_dr_region",
+    ),
+    pytest.param(
+        [sm_secret("ziggie/prod/api-key", region=None)], WITH_DR, [], id="secret_without_region_replicated_to_dr"
+    ),
+    pytest.param(
+        [sm_secret("ziggie/prod/api-key", replicas=("us-east-1",))],
+        WITH_DR,
+        [
+            "secret ziggie/prod/api-key (eu-north-1): no replica in the DR region eu-west-1 (replicas: us-east-1); add one"
+        ],
+        id="replica_elsewhere_but_not_in_the_dr_region",
+    ),
+    pytest.param([sm_secret("ziggie/prod/api-key")], WITH_DR, [], id="replica_in_the_configured_dr_region"),
     pytest.param(
         [sm_secret("ziggie/prod/api-key", replicas=())],
         {"requireReplication": False},
@@ -104,7 +138,10 @@ def test_secret_replication(
 def test_unknown_config_key_is_an_error() -> None:
     with pytest.raises(PolicyConfigError) as caught:
         run_direct(secret_replication.policy, [sm_secret("ziggie/prod/api-key")], {"replicate": True})
-    assert str(caught.value) == "policy secret-replication: unknown config key 'replicate' (known: requireReplication)"
+    assert (
+        str(caught.value)
+        == "policy secret-replication: unknown config key 'replicate' (known: drRegion, requireReplication)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -112,7 +149,7 @@ def test_unknown_config_key_is_an_error() -> None:
     [
         pytest.param(
             {"replicate": True},
-            ["secret-replication.replicate: unknown property (known: requireReplication)"],
+            ["secret-replication.replicate: unknown property (known: drRegion, requireReplication)"],
             id="misspelt_require_replication",
         ),
         pytest.param(

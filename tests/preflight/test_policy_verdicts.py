@@ -88,3 +88,21 @@ def test_policy_config_typo_exits_2(tmp_path: Path) -> None:
     assert code == 2
     assert "requireDigests" in stderr
     assert "Traceback" not in stderr
+
+
+def test_backup_copy_that_replicates_deletions_is_only_allowed_by_name(tmp_path: Path) -> None:
+    """Through preflight and the analyzer protocol: prod's backups rule keeps deletions out of the
+    DR copy, which bucket-replication accepts only because the policy config names the bucket."""
+    config = json.loads((PROJECT_DIR / "policies" / "config" / "prod.json").read_text())
+    config["bucket-replication"]["keepDeletions"] = {}
+    path = tmp_path / "prod.json"
+    path.write_text(json.dumps(config))
+    code, document, _ = preflight("--stack", "prod", "--policy-config", str(path))
+    assert code == 1
+    assert [(v["policy"], v["message"]) for v in document["violations"]] == [
+        (
+            "bucket-replication",
+            'bucket ziggie-prod-backups (eu-north-1): replication rule "replicate-everything" does not replicate '
+            'delete markers (status "Disabled"); set deleteMarkerReplication.status to Enabled',
+        )
+    ]

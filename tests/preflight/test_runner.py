@@ -101,6 +101,7 @@ def test_dr_reads_prods_outputs_through_a_stack_reference(prod: PlanResult) -> N
     assert sorted(containers(dr)) == [
         "alertmanager",
         "cadvisor",
+        "certbot",
         "mcp-gateway",
         "nginx",
         "node-exporter",
@@ -213,7 +214,7 @@ def test_prod_aws_resources_sit_in_their_regions(prod: PlanResult) -> None:
             continue
         regions.setdefault(r.inputs["region"], set()).add(r.name)
     assert set(regions) == {"eu-north-1", "eu-west-1", "us-east-1"}
-    assert regions["us-east-1"] == {"dns-health-alarm"}
+    assert regions["us-east-1"] == {"dns-health-alarm", "alarms-topic", "alarms-email-ops-ziggie-example"}
     buckets = {r.inputs["bucket"]: r.inputs["region"] for r in prod.resources if r.type == "aws:s3/bucket:Bucket"}
     assert buckets == {
         "ziggie-prod-assets": "eu-north-1",
@@ -231,11 +232,19 @@ def test_dr_adds_only_the_secondary_side(prod: PlanResult) -> None:
     aws_types = sorted(r.type for r in dr.resources if r.type.startswith("aws:"))
     assert aws_types == [
         "aws:cloudwatch/metricAlarm:MetricAlarm",
+        # certbot's own DNS-01 identity (IAM is global).
+        "aws:iam/accessKey:AccessKey",
+        "aws:iam/user:User",
+        "aws:iam/userPolicy:UserPolicy",
         "aws:route53/healthCheck:HealthCheck",
         "aws:route53/record:Record",
+        "aws:route53/record:Record",
+        "aws:route53/record:Record",
+        "aws:sns/topic:Topic",
+        "aws:sns/topicSubscription:TopicSubscription",
     ]
-    record = next(r for r in dr.resources if r.type == "aws:route53/record:Record").inputs
-    primary = next(r for r in prod.resources if r.type == "aws:route53/record:Record").inputs
+    record = next(r for r in dr.resources if r.name == "dns-record").inputs
+    primary = next(r for r in prod.resources if r.name == "dns-record").inputs
     assert record["zoneId"] == prod.outputs["dnsZoneId"]
     assert record["failoverRoutingPolicies"] == [{"type": "SECONDARY"}]
     assert primary["failoverRoutingPolicies"] == [{"type": "PRIMARY"}]
@@ -252,3 +261,54 @@ def test_dr_secret_env_comes_from_the_dr_region_replicas(prod: PlanResult) -> No
     arn = prod.outputs["replicaSecretArns"]["postgresPassword"]
     assert arn.startswith("arn:aws:secretsmanager:eu-west-1:")
     assert secret_entry["value"] == f"POSTGRES_PASSWORD=preflight-secret-from-{arn.rsplit(':', 1)[-1]}"
+
+
+def _by_name(plan: PlanResult) -> dict[str, Any]:
+    return {r.name: r for r in plan.resources}
+
+
+@pytest.mark.parametrize(
+    ("stack", "host", "ip"),
+    [("prod", "vps1.ziggie.example", "203.0.113.10"), ("dr", "dr1.ziggie.example", "198.51.100.20")],
+    ids=["prod_primary_on_vps1", "dr_secondary_on_dr1"],
+)
+def test_failover_answers_and_probes_the_hosts_address(stack: str, host: str, ip: str) -> None:
+    plan = run_stack(stack)
+    found = _by_name(plan)
+    record, check = found["dns-record"].inputs, found["dns-health"].inputs
+    assert (record["type"], record["records"]) == ("CNAME", [host])
+    short = host.split(".")[0]
+    address = found[f"dns-{short}-a"].inputs
+    assert (address["name"], address["type"], address["records"]) == (host, "A", [ip])
+    assert address["zoneId"] == record["zoneId"]
+    assert {k: check[k] for k in ("type", "ipAddress", "fqdn", "enableSni", "resourcePath", "port")} == {
+        "type": "HTTPS",
+        "ipAddress": ip,
+        "fqdn": "app.ziggie.example",
+        "enableSni": True,
+        "resourcePath": "/health",
+        "port": 443,
+    }
+
+
+@pytest.mark.parametrize("stack", ["prod", "dr"])
+def test_health_check_alarm_tells_the_subscribers(stack: str) -> None:
+    plan = run_stack(stack)
+    found = _by_name(plan)
+    topic = found["alarms-topic"]
+    assert topic.inputs["region"] == "us-east-1"
+    arn = topic.outputs["arn"]
+    assert arn == plan.outputs["alarmTopicArn"] == f"arn:aws:sns:us-east-1:123456789012:ziggie-{stack}-alarms"
+    alarm = found["dns-health-alarm"].inputs
+    assert alarm["alarmActions"] == alarm["okActions"] == [arn]
+    subscriptions = [r.inputs for r in plan.resources if r.type == "aws:sns/topicSubscription:TopicSubscription"]
+    assert [(s["topic"], s["protocol"], s["endpoint"]) for s in subscriptions] == [
+        (arn, "email", e) for e in plan.config.alerts.emails
+    ]
+
+
+def test_prod_exports_the_zones_name_servers_for_delegation(prod: PlanResult) -> None:
+    zone = _by_name(prod)["dns-zone"]
+    assert prod.outputs["dnsNameServers"] == zone.outputs["nameServers"]
+    assert len(prod.outputs["dnsNameServers"]) == 4
+    assert "dnsNameServers" not in run_stack("dr").outputs
