@@ -1,8 +1,9 @@
 """One Docker host and everything the stack runs on it.
 
-Per host: a docker Provider bound to the host's daemon, the bridge network with the seed's
-IPAM and options, the named volumes (bound to the NVMe data paths where configured), a
-RemoteImage per service and the bounded containers themselves.
+Per host: a docker Provider bound to the host's daemon (host key pinned), the network (the
+bridge with the seed's IPAM, or on a swarm the encrypted overlay that the manager creates and
+the workers only join), the named volumes (bound to the NVMe data paths where configured), a
+RemoteImage per service and the bounded containers themselves, each started after what it needs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,32 @@ from config.units import format_duration
 from generated import GeneratedFile
 
 LABEL_PREFIX = "ziggie"
+NEEDS_LABEL = f"{LABEL_PREFIX}.needs"
+# libnetwork's overlay driver encrypts (IPsec ESP) when this option key is present at all
+# (moby libnetwork drivers/overlay/ov_network.go: `if _, ok := optMap[secureOption]; ok`).
+ENCRYPTED_OPTION = "encrypted"
+
+
+def ssh_options(host: Host) -> list[str]:
+    """`ssh` options that pin the host key for the docker provider's system `ssh`.
+
+    Only the configured key is trusted: the known_hosts files are ignored and OpenSSH's
+    KnownHostsCommand (OpenSSH 8.5+) prints the one line `<host> <key>`, `%H` being the name
+    ssh looks up. The same key is remote.Command's `host_key`, so both SSH users pin it.
+    """
+    if host.host_key is None:
+        return list(host.ssh_opts)
+    return [
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "GlobalKnownHostsFile=/dev/null",
+        "-o",
+        f"KnownHostsCommand=/bin/echo %H {host.host_key}",
+        *host.ssh_opts,
+    ]
 
 
 @dataclass(frozen=True)
@@ -37,6 +64,18 @@ class DockerHostArgs:
     """Protect volumes bound to host data paths, so a refactor cannot drop them (prod)."""
     files: Mapping[str, Sequence[GeneratedFile]] = field(default_factory=dict)
     """Generated files per service, uploaded into its container before it starts."""
+    container_names: Mapping[str, str] = field(default_factory=dict)
+    """Docker name per service where it is not the service name (per-host copies)."""
+    connect_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Environment derived from each service's needs (addresses of what it needs)."""
+    needs: Mapping[str, Sequence[pulumi.Input[pulumi.Resource]]] = field(default_factory=dict)
+    """Per service, the containers it needs: it is created only once each is healthy."""
+    overlay: str | None = None
+    """On a swarm: "create" on the manager (it creates the overlay), "join" on a worker."""
+    overlay_network: pulumi.Input[str] | None = None
+    """A worker's overlay network name, the manager's network output (so it exists first)."""
+    prepared_by: Sequence[pulumi.Resource] = ()
+    """The host bootstrap: directories and cluster membership exist before any volume or container."""
 
 
 def _env_value(value: bool | str) -> str:
@@ -57,7 +96,8 @@ class DockerHost(pulumi.ComponentResource):
     """The containers of one Docker host, each bounded, checked and pinned."""
 
     provider: docker.Provider
-    network: docker.Network
+    network: docker.Network | None
+    """The network this host creates; None on a swarm worker, which only joins the overlay."""
     volumes: dict[str, docker.Volume]
     images: dict[str, docker.RemoteImage]
     containers: dict[str, docker.Container]
@@ -69,28 +109,16 @@ class DockerHost(pulumi.ComponentResource):
         self.provider = docker.Provider(
             f"{name}-docker",
             host=host.docker_host,
-            ssh_opts=list(host.ssh_opts) or None,
+            ssh_opts=ssh_options(host) or None,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        # Every resource below talks to this host's daemon, never the ambient default one.
-        on_host = pulumi.ResourceOptions(parent=self, provider=self.provider)
+        # Every resource below talks to this host's daemon, never the ambient default one, and
+        # waits for the host bootstrap (directories, swarm membership).
+        on_host = pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=list(args.prepared_by))
 
-        net = args.network
-        self.network = docker.Network(
-            f"{name}-network",
-            name=net.name,
-            driver="bridge",
-            ipam_configs=[
-                docker.NetworkIpamConfigArgs(
-                    subnet=str(net.subnet), ip_range=str(net.ip_range), gateway=str(net.gateway)
-                )
-            ],
-            options={
-                "com.docker.network.bridge.name": net.bridge_name,
-                "com.docker.network.driver.mtu": str(net.mtu),
-            },
-            labels=[docker.NetworkLabelArgs(label=f"{LABEL_PREFIX}.host", value=name)],
-            opts=on_host,
+        self.network = self._network(name, args, on_host)
+        self.network_name: pulumi.Input[str] = (
+            self.network.name if self.network is not None else args.overlay_network or args.network.name
         )
 
         self.volumes = {}
@@ -104,7 +132,10 @@ class DockerHost(pulumi.ComponentResource):
                     driver="local",
                     driver_opts=driver_opts,
                     opts=pulumi.ResourceOptions(
-                        parent=self, provider=self.provider, protect=args.protect_data and bound
+                        parent=self,
+                        provider=self.provider,
+                        protect=args.protect_data and bound,
+                        depends_on=list(args.prepared_by),
                     ),
                 )
 
@@ -131,10 +162,58 @@ class DockerHost(pulumi.ComponentResource):
             }
         )
 
+    def _network(self, name: str, args: DockerHostArgs, on_host: pulumi.ResourceOptions) -> docker.Network | None:
+        net = args.network
+        labels = [docker.NetworkLabelArgs(label=f"{LABEL_PREFIX}.host", value=name)]
+        if args.overlay == "join":
+            # A worker never looks the overlay up or creates it: Docker knows a swarm network on
+            # a worker only once a container there joins it, and connecting a created container
+            # to a network the daemon does not know yet keeps it by name until start attaches it
+            # (moby daemon/container_operations.go, ConnectToNetwork).
+            return None
+        if args.overlay == "create":
+            return docker.Network(
+                f"{name}-network",
+                name=net.name,
+                driver="overlay",
+                attachable=True,
+                ipam_configs=[
+                    docker.NetworkIpamConfigArgs(
+                        subnet=str(net.subnet), ip_range=str(net.ip_range), gateway=str(net.gateway)
+                    )
+                ],
+                options={ENCRYPTED_OPTION: "true"},
+                labels=labels,
+                # `options` is ForceNew and the provider stores it as Docker reports it
+                # (resource_docker_network_funcs.go: `d.Set("options", retNetwork.Options)`), and
+                # the swarm adds `com.docker.network.driver.overlay.vxlanid_list`, a VNI it
+                # allocates at creation that no program can know beforehand. Ignoring the
+                # read-back keeps the second `up` from replacing the network; the one option
+                # sent (encryption) is fixed here and cannot change in place anyway.
+                opts=pulumi.ResourceOptions.merge(on_host, pulumi.ResourceOptions(ignore_changes=["options"])),
+            )
+        return docker.Network(
+            f"{name}-network",
+            name=net.name,
+            driver="bridge",
+            ipam_configs=[
+                docker.NetworkIpamConfigArgs(
+                    subnet=str(net.subnet), ip_range=str(net.ip_range), gateway=str(net.gateway)
+                )
+            ],
+            options={
+                "com.docker.network.bridge.name": net.bridge_name,
+                "com.docker.network.driver.mtu": str(net.mtu),
+            },
+            labels=labels,
+            opts=on_host,
+        )
+
     def _container(
         self, name: str, svc: str, service: Service, image: docker.RemoteImage, args: DockerHostArgs
     ) -> docker.Container:
-        envs: list[pulumi.Input[str]] = [f"{k}={v}" for k, v in sorted(service.env.items())]
+        plain = {**service.env, **args.connect_env.get(svc, {})}
+        envs: list[pulumi.Input[str]] = [f"{k}={v}" for k, v in sorted(plain.items())]
         if service.feature_flags:
             envs += [f"FEATURE_{k}={_env_value(v)}" for k, v in sorted(args.features.items())]
         # Each secret entry stays its own secret element, so the rest of env remains readable
@@ -161,13 +240,20 @@ class DockerHost(pulumi.ComponentResource):
             f"{LABEL_PREFIX}.host": name,
             **service.labels,
         }
+        if service.needs:
+            # The plan alone shows who needs whom, so the service-reachability policy can check it.
+            labels[NEEDS_LABEL] = ",".join(service.needs)
         return docker.Container(
             f"{name}-{svc}",
-            name=svc,
+            name=args.container_names.get(svc, svc),
             image=image.name,
             memory=service.memory // MIB,
             memory_reservation=service.memory_reservation // MIB if service.memory_reservation else None,
-            cpus=str(service.cpus),
+            # Memory plus swap: by default the memory limit itself, so the container cannot
+            # swap and the limit the policies check is the one the kernel enforces.
+            memory_swap=service.memory_swap_mib,
+            # The exact string the provider reads back (config.readback): cpus is ForceNew.
+            cpus=service.cpus_wire,
             cpu_shares=service.cpu_shares,
             healthcheck=healthcheck,
             # `pulumi up` holds until the new container is healthy, so a bad release stops there.
@@ -197,7 +283,13 @@ class DockerHost(pulumi.ComponentResource):
                 docker.ContainerPortArgs(internal=p.internal, external=p.external, ip=str(p.ip), protocol=p.protocol)
                 for p in service.ports
             ],
-            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=[svc])],
+            # A per-host copy answers to its own name only: a shared alias on the overlay would
+            # resolve to every host's copy.
+            networks_advanced=[
+                docker.ContainerNetworksAdvancedArgs(
+                    name=self.network_name, aliases=[args.container_names.get(svc, svc)]
+                )
+            ],
             # The provider copies each file in before the container starts; a changed file is a
             # changed input, so the plan shows it and the container is recreated with it.
             uploads=[
@@ -206,5 +298,10 @@ class DockerHost(pulumi.ComponentResource):
             ]
             or None,
             privileged=service.privileged or None,
-            opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=self.provider,
+                # What it needs is healthy first: each needed container is created with `wait`.
+                depends_on=[*args.prepared_by, *args.needs.get(svc, ())],
+            ),
         )

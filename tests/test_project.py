@@ -10,14 +10,17 @@ import yaml
 
 from config.catalog import DEFAULT_CATALOG
 from config.loader import STRING_KEYS, STRUCTURED_KEYS
-from config.models import StackConfig
+from config.models import Host, StackConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT: dict[str, Any] = yaml.safe_load((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))
 DECLARED: dict[str, dict[str, Any]] = PROJECT["config"]
 
 MODEL_KEYS = {field.alias or name: field for name, field in StackConfig.model_fields.items()}
-SECRET_KEYS = {key for entry in DEFAULT_CATALOG.values() for key in entry.get("secretEnv", {}).values()}
+SECRET_KEYS = {key for entry in DEFAULT_CATALOG.values() for key in entry.get("secretEnv", {}).values()} | {
+    # The SSH key the ssh:// hosts are bootstrapped with (Host.sshKeySecret's default).
+    Host.model_fields["ssh_key_secret"].default
+}
 
 
 def test_project_name_is_the_config_namespace() -> None:

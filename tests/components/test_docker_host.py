@@ -18,10 +18,11 @@ from generated import GeneratedFile
 from preflight.mocks import PreflightMocks, RecordingMonitor
 from preflight.records import RecordedResource, is_secret
 
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB"
 HOST = Host.model_validate(
     {
         "dockerHost": "ssh://deploy@203.0.113.10",
-        "sshOpts": ["-o", "StrictHostKeyChecking=yes"],
+        "hostKey": HOST_KEY,
         "memory": "16G",
         "cpus": "4",
         "osReserveMemory": "2G",
@@ -47,7 +48,12 @@ POSTGRES = Service.model_validate(
         "env": {"POSTGRES_USER": "ziggie"},
         "secretEnv": {"POSTGRES_PASSWORD": "postgresPassword"},
         "volumes": [
-            {"name": "postgres-data", "target": "/var/lib/postgresql/data", "bindPath": "/mnt/nvme/ziggie/postgres"}
+            {
+                "name": "postgres-data",
+                "target": "/var/lib/postgresql/data",
+                "bindPath": "/mnt/nvme/ziggie/postgres",
+                "owner": "70:70",
+            }
         ],
     }
 )
@@ -171,7 +177,17 @@ def test_every_child_uses_the_hosts_provider_and_parent(mocks: RecordingMonitor)
     provider = records["vps1-docker"]
     assert provider.inputs["host"] == "ssh://deploy@203.0.113.10"
     # Provider inputs that are not strings travel JSON-encoded, as the engine hands them to the plugin.
-    assert json.loads(provider.inputs["sshOpts"]) == ["-o", "StrictHostKeyChecking=yes"]
+    # Only the configured host key is trusted: no known_hosts file, the key printed by the command.
+    assert json.loads(provider.inputs["sshOpts"]) == [
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "GlobalKnownHostsFile=/dev/null",
+        "-o",
+        f"KnownHostsCommand=/bin/echo %H {HOST_KEY}",
+    ]
     component = records["vps1"]
     for name, record in records.items():
         if name in ("vps1", "vps1-docker") or record.type == "pulumi:pulumi:Stack":

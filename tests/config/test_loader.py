@@ -42,10 +42,12 @@ SECRETS = (
     "n8nEncryptionKey",
     "grafanaAdminPassword",
     "githubRunnerToken",
+    "deploySshKey",
 )
 
 VPS1 = {
     "dockerHost": "ssh://deploy@203.0.113.10",
+    "hostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB",
     "memory": "16G",
     "cpus": "4",
     "osReserveMemory": "2G",
@@ -142,6 +144,102 @@ ALL_SERVICES = sorted(DEFAULT_CATALOG)
 
 # (edit of the good stack, extra CLI keys {key: (value, is_secret)}, removed secrets, expected lines)
 BAD_INPUTS = [
+    # --- stable inputs, bounded swap ---------------------------------------------------------
+    pytest.param(
+        with_service("promtail", cpus="0.05"),
+        {},
+        (),
+        [
+            line(
+                "services.promtail.cpus",
+                "0.05 cannot be sent as the docker provider reads it back (NanoCPUs read back as '0.1', so every "
+                "`pulumi up` would replace the container); nearest values that round-trip: 0.049 or 0.051",
+            )
+        ],
+        id="cpus_that_cannot_round_trip_names_the_nearest_that_do",
+    ),
+    pytest.param(
+        with_service("redis", memorySwap="256M"),
+        {},
+        (),
+        [line("services.redis.memorySwap", "256M is below the memory limit 512M (it counts memory plus swap)")],
+        id="swap_limit_below_memory_limit",
+    ),
+    # --- who needs whom ----------------------------------------------------------------------
+    pytest.param(
+        with_service("grafana", needs=["prometheus", "lokki"]),
+        {},
+        (),
+        [line("services.grafana.needs[1]", "'lokki' is not a service of this stack")],
+        id="need_on_unknown_service",
+    ),
+    pytest.param(
+        with_service("loki", needs=["loki"]),
+        {},
+        (),
+        [line("services.loki.needs[0]", "loki cannot need itself")],
+        id="need_on_itself",
+    ),
+    pytest.param(
+        chain(with_service("postgres", needs=["redis"]), with_service("redis", needs=["ziggie-api"])),
+        {},
+        (),
+        [line("services.postgres.needs", "cycle: postgres -> redis -> ziggie-api -> postgres")],
+        id="needs_cycle_through_three_services",
+    ),
+    pytest.param(
+        with_service("open-webui", connectEnv={"OLLAMA_BASE_URL": "http://{ollama}:11434", "PG": "{postgres}"}),
+        {},
+        (),
+        [line("services.open-webui.connectEnv.PG", "{postgres} is not one of needs")],
+        id="connect_env_names_a_service_not_needed",
+    ),
+    # --- placement and hosts -----------------------------------------------------------------
+    pytest.param(
+        with_service("cadvisor", host="vps1"),
+        {},
+        (),
+        [line("services.cadvisor.host", "cannot be set with everyHost: the service runs on every host")],
+        id="every_host_service_pinned_to_one_host",
+    ),
+    pytest.param(
+        with_host("vps1", hostKey=None),
+        {},
+        (),
+        [line("hosts.vps1.hostKey", "is required for an ssh:// dockerHost: the host key is pinned")],
+        id="ssh_host_without_pinned_host_key",
+    ),
+    pytest.param(
+        with_host("vps1", swarm="worker"),
+        {},
+        (),
+        [line("hosts", "a swarm needs exactly one manager host (found: none)")],
+        id="swarm_worker_without_manager",
+    ),
+    pytest.param(
+        with_service("postgres", volumes=[{"name": "pg", "target": "/var/lib/postgresql/data", "bindPath": "/srv/pg"}]),
+        {},
+        (),
+        [
+            line(
+                "services.postgres.volumes[0].owner",
+                "is required with bindPath: the host bootstrap creates the directory",
+            )
+        ],
+        id="bind_path_without_owner",
+    ),
+    pytest.param(
+        with_key("hosts", {"vps1": {k: v for k, v in VPS1.items()}}),
+        {},
+        ("deploySshKey",),
+        [
+            line(
+                "hosts.vps1.sshKeySecret",
+                "secret ziggie-infra:deploySshKey is not set: run `pulumi config set --secret deploySshKey -s prod`",
+            )
+        ],
+        id="ssh_key_secret_not_set",
+    ),
     pytest.param(
         with_key("colud", {"cdn": True}),
         {},

@@ -73,7 +73,7 @@ def test_ollama_on_host_1_overcommits_it(tmp_path: Path) -> None:
             "policy": "host-allocation",
             "enforcement": "mandatory",
             "urn": VPS1_PROVIDER,
-            "message": "host vps1 (ssh://deploy@203.0.113.10): CPU limits 5.25 vCPU exceed 4.55 vCPU, the 3.50 vCPU "
+            "message": "host vps1 (ssh://deploy@203.0.113.10): CPU limits 5.24 vCPU exceed 4.55 vCPU, the 3.50 vCPU "
             "pool (4.00 vCPU - 0.50 vCPU reserve) x 1.30 overcommit; largest: ziggie-api 1.00 vCPU, "
             "mcp-gateway 0.80 vCPU, ollama 0.80 vCPU",
         },

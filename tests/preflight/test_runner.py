@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,14 @@ def containers(plan: PlanResult) -> dict[str, dict[str, Any]]:
     return {r.inputs["name"]: r.inputs for r in plan.resources if r.type == CONTAINER}
 
 
+PER_HOST = ("node-exporter", "cadvisor", "promtail")
+
+
 def test_prod_runs_all_21_services_on_two_hosts(prod: PlanResult) -> None:
     found = containers(prod)
-    assert sorted(found) == sorted(DEFAULT_CATALOG)
+    # The per-host agents run once on each host, named per host; every other service once.
+    single = sorted(set(DEFAULT_CATALOG) - set(PER_HOST))
+    assert sorted(found) == sorted([*single, *(f"{s}-{h}" for s in PER_HOST for h in ("vps1", "vps2"))])
     providers = {r.inputs["host"] for r in prod.resources if r.type == "pulumi:providers:docker"}
     assert providers == {"ssh://deploy@203.0.113.10", "ssh://deploy@203.0.113.11"}
 
@@ -40,10 +46,12 @@ def test_prod_runs_all_21_services_on_two_hosts(prod: PlanResult) -> None:
 def test_prod_container_limits_equal_config(prod: PlanResult) -> None:
     found = containers(prod)
     for name, service in prod.config.enabled_services().items():
-        inputs = found[name]
+        inputs = found[prod.config.container_name(name, prod.config.hosts_of(name)[0])]
         assert inputs["memory"] * MIB == service.memory, name
         assert inputs.get("memoryReservation", 0) * MIB == (service.memory_reservation or 0), name
-        assert inputs["cpus"] == str(service.cpus), name
+        assert Decimal(inputs["cpus"]) == service.cpus, name
+        # No swap unless the service says so: memory plus swap is the memory limit.
+        assert inputs["memorySwap"] * MIB == (service.memory_swap or service.memory), name
         assert inputs.get("cpuShares") == service.cpu_shares, name
         assert ("healthcheck" in inputs) == (service.healthcheck is not None), name
 
@@ -51,7 +59,8 @@ def test_prod_container_limits_equal_config(prod: PlanResult) -> None:
 def test_prod_hosts_fit_their_pools(prod: PlanResult) -> None:
     by_host = {h.host: h for h in allocations(prod)}
     assert by_host["vps1"].memory == 12 * 1024 * MIB
-    assert by_host["vps2"].memory == int(7.5 * 1024) * MIB
+    # 7.5 GiB of vps2's own services plus its copies of node-exporter, cadvisor and promtail.
+    assert by_host["vps2"].memory == (int(7.5 * 1024) + 128 + 256 + 128) * MIB
     for host in by_host.values():
         assert host.memory <= host.pool_memory, host.host
         assert host.memory_reservation <= host.pool_memory, host.host
@@ -172,7 +181,7 @@ def test_cli_json_lists_resources_and_outputs() -> None:
         "protect",
         "inputs",
     }
-    assert len([r for r in document["resources"] if r["type"] == CONTAINER]) == 21
+    assert len([r for r in document["resources"] if r["type"] == CONTAINER]) == 21 + len(PER_HOST)
     assert document["outputs"]["environment"] == "prod"
 
 
