@@ -16,6 +16,7 @@ from ziggie_policies import (
     pinned_images,
     secret_replication,
     secrets_not_plaintext,
+    service_reachability,
 )
 
 PolicyPack(
@@ -33,5 +34,6 @@ PolicyPack(
         bucket_replication.policy,  # mandatory; requireReplication false in dev and dr
         secret_replication.policy,  # mandatory; requireReplication false in dev and dr
         failover_health_check.policy,  # mandatory
+        service_reachability.policy,  # mandatory
     ],
 )

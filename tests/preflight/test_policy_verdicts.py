@@ -96,3 +96,43 @@ def test_policy_config_typo_exits_2(tmp_path: Path) -> None:
     assert code == 2
     assert "requireDigests" in stderr
     assert "Traceback" not in stderr
+
+
+def _container_urn(host: str, name: str) -> str:
+    return f"urn:pulumi:prod::ziggie-infra::ziggie:docker:Host$docker:index/container:Container::{host}-{name}"
+
+
+def test_need_on_a_service_not_deployed_fails_preflight(tmp_path: Path) -> None:
+    path = variant(tmp_path, "    ollama:\n      host: vps2\n", "    ollama:\n      enabled: false\n")
+    code, document, _ = preflight("--stack", "prod", "--config-file", str(path))
+    assert code == 1
+    assert sorted((v["policy"], v["urn"], v["message"]) for v in document["violations"]) == [
+        (
+            "service-reachability",
+            _container_urn("vps1", "open-webui"),
+            "container open-webui needs ollama, which this stack does not deploy",
+        ),
+        (
+            "service-reachability",
+            _container_urn("vps1", "ziggie-api"),
+            "container ziggie-api needs ollama, which this stack does not deploy",
+        ),
+    ]
+
+
+def test_hosts_without_the_swarm_cannot_reach_each_other(tmp_path: Path) -> None:
+    path = variant(tmp_path, "      swarm: manager\n", "")
+    path.write_text(path.read_text().replace("      swarm: worker\n", "", 1))
+    code, document, _ = preflight("--stack", "prod", "--config-file", str(path))
+    assert code == 1
+    unreachable = sorted(
+        (v["urn"].rsplit("::", 1)[-1], v["message"].split(" (")[0])
+        for v in document["violations"]
+        if v["policy"] == "service-reachability"
+    )
+    # Each host has its own bridge: every need that crosses hosts fails, both ways.
+    assert unreachable == [
+        ("vps1-open-webui", "container open-webui needs ollama, but they share no network"),
+        ("vps1-ziggie-api", "container ziggie-api needs ollama, but they share no network"),
+        ("vps2-promtail", "container promtail-vps2 needs loki, but they share no network"),
+    ]
