@@ -194,6 +194,8 @@ class RecordingMonitor(MockMonitor):
                 property_dependencies=property_dependencies,
                 protect=bool(getattr(request, "protect", False)),
                 retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
+                ignore_changes=tuple(getattr(request, "ignoreChanges", ())),
+                additional_secret_outputs=tuple(getattr(request, "additionalSecretOutputs", ())),
                 inputs=_tidy(
                     json_format.MessageToDict(request.object if hasattr(request, "object") else request.properties)
                 ),

@@ -109,6 +109,77 @@ def allocations(plan: PlanResult) -> list[HostAllocation]:
     return result
 
 
+REMOTE_COMMAND = "command:remote:Command"
+NETWORK = "docker:index/network:Network"
+
+
+@dataclass(frozen=True)
+class HostPreparation:
+    """What a host gets before its containers, and which networks its containers join."""
+
+    host: str
+    swarm: str | None
+    commands: tuple[tuple[str, str], ...]
+    """(resource name, command) of each bootstrap step, in dependency order; never the key."""
+    networks: tuple[tuple[str, str], ...]
+    """(name, driver) of each network this host creates."""
+    container_networks: tuple[tuple[str, tuple[str, ...]], ...]
+    """(container, network names) of each container on the host."""
+
+
+def host_preparation(plan: PlanResult) -> list[HostPreparation]:
+    """Per host: bootstrap commands (their text only: the connection with the key stays out),
+    swarm role, the networks it creates and each container's networks."""
+    providers = {r.urn: r for r in plan.resources if r.type == DOCKER_PROVIDER}
+    result = []
+    for name, host in plan.config.hosts.items():
+        commands = [r for r in plan.resources if r.type == REMOTE_COMMAND and r.name.startswith(f"{name}-bootstrap-")]
+        ordered = sorted(commands, key=lambda r: (len(r.dependencies), r.name))
+        on_host = [
+            r
+            for r in plan.resources
+            if r.provider_urn in providers and providers[r.provider_urn].inputs.get("host") == host.docker_host
+        ]
+        result.append(
+            HostPreparation(
+                host=name,
+                swarm=host.swarm,
+                commands=tuple((r.name, str(r.inputs.get("create", ""))) for r in ordered),
+                networks=tuple(
+                    (str(r.inputs.get("name")), str(r.inputs.get("driver"))) for r in on_host if r.type == NETWORK
+                ),
+                container_networks=tuple(
+                    sorted(
+                        (
+                            str(r.inputs.get("name", r.name)),
+                            tuple(str(n.get("name")) for n in r.inputs.get("networksAdvanced", [])),
+                        )
+                        for r in on_host
+                        if r.type == CONTAINER
+                    )
+                ),
+            )
+        )
+    return result
+
+
+def _preparation_lines(plan: PlanResult) -> list[str]:
+    lines: list[str] = []
+    for prep in host_preparation(plan):
+        role = f"swarm {prep.swarm}" if prep.swarm else "standalone"
+        lines += ["", f"host {prep.host} ({role}): before its containers"]
+        if not prep.commands:
+            lines.append("  no bootstrap (the local daemon)")
+        for name, command in prep.commands:
+            lines.append(f"  {name}:")
+            lines += [f"    {line}" for line in command.splitlines()]
+        for network, driver in prep.networks:
+            lines.append(f"  network {network} ({driver})")
+        joined = sorted({n for _, names in prep.container_networks for n in names})
+        lines.append(f"  {len(prep.container_networks)} containers join: {', '.join(joined) or 'no network'}")
+    return lines
+
+
 def _gib(n: int) -> str:
     return format_gib(n).removesuffix(" GiB")
 
@@ -183,6 +254,8 @@ def render_text(plan: PlanResult, violations: Sequence[Any] = ()) -> str:
         )
         lines += _table(rows)
 
+    lines += _preparation_lines(plan)
+
     lines += ["", "outputs"]
     for name, value in sorted(plan.outputs.items()):
         shown = "[secret]" if name in plan.secret_outputs else value
@@ -218,6 +291,16 @@ def render_json(plan: PlanResult, violations: Sequence[Any] | None = None) -> di
         ],
         "outputs": {k: "[secret]" if k in plan.secret_outputs else redact(v) for k, v in sorted(plan.outputs.items())},
         "warnings": list(plan.warnings),
+        "hosts": [
+            {
+                "host": prep.host,
+                "swarm": prep.swarm,
+                "bootstrap": [{"name": name, "command": command} for name, command in prep.commands],
+                "networks": [{"name": name, "driver": driver} for name, driver in prep.networks],
+                "containerNetworks": {container: list(names) for container, names in prep.container_networks},
+            }
+            for prep in host_preparation(plan)
+        ],
     }
     if violations is not None:
         document["violations"] = [

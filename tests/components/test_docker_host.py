@@ -13,7 +13,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.docker_host import DockerHost, DockerHostArgs
-from config.models import Host, Logging, Network, Service
+from config.models import MIB, Host, Logging, Network, Service
 from generated import GeneratedFile
 from preflight.mocks import PreflightMocks, RecordingMonitor
 from preflight.records import RecordedResource, is_secret
@@ -238,3 +238,64 @@ def test_generated_files_are_uploaded_into_their_container_only(mocks: Recording
     assert is_secret(uploads[0]["content"])
     assert uploads[1]["content"] == "b = 2\n"
     assert "uploads" not in records["vps1-cadvisor"].inputs
+
+
+def test_cpus_and_swap_are_sent_as_the_provider_reads_them_back(mocks: RecordingMonitor) -> None:
+    one_cpu = POSTGRES.model_copy(update={"cpus": Decimal("1")})
+    records = run(mocks, lambda: DockerHost("vps1", host_args(services={"postgres": one_cpu, "cadvisor": CADVISOR})))
+    postgres = records["vps1-postgres"].inputs
+    # nanoInt64ToDecimalString(1e9) is "1.0": "1" would differ from state on every `up`.
+    assert postgres["cpus"] == "1.0", records["vps1-postgres"].urn
+    # Memory plus swap equals the memory limit: no swap.
+    assert postgres["memorySwap"] == postgres["memory"] == 3072
+    swapping = POSTGRES.model_copy(update={"memory_swap": 4 * 1024 * MIB})
+    assert swapping.memory_swap_mib == 4096
+
+
+def test_needs_order_containers_and_label_them(mocks: RecordingMonitor) -> None:
+    api = POSTGRES.model_copy(update={"needs": ("postgres",), "volumes": (), "env": {}, "secret_env": {}})
+
+    def build() -> None:
+        db_host = DockerHost("vps1", host_args())
+        DockerHost(
+            "vps2",
+            host_args(
+                host=HOST.model_copy(update={"docker_host": "ssh://deploy@203.0.113.11"}),
+                services={"ziggie-api": api},
+                images={"ziggie-api": IMAGE},
+                needs={"ziggie-api": [db_host.containers["postgres"]]},
+                connect_env={"ziggie-api": {"DATABASE_HOST": "postgres"}},
+                overlay="join",
+                overlay_network="ziggie-network",
+            ),
+        )
+
+    records = run(mocks, build)
+    consumer = records["vps2-ziggie-api"]
+    assert records["vps1-postgres"].urn in consumer.dependencies, consumer.urn
+    assert {"label": "ziggie.needs", "value": "postgres"} in consumer.inputs["labels"]
+    assert "DATABASE_HOST=postgres" in consumer.inputs["envs"]
+    assert "ziggie.needs" not in {lbl["label"] for lbl in records["vps1-postgres"].inputs["labels"]}
+
+
+def test_swarm_manager_creates_an_encrypted_attachable_overlay(mocks: RecordingMonitor) -> None:
+    records = run(mocks, lambda: DockerHost("vps1", host_args(overlay="create")))
+    network = records["vps1-network"]
+    assert network.inputs["driver"] == "overlay"
+    assert network.inputs["attachable"] is True
+    assert network.inputs["options"] == {"encrypted": "true"}
+    # The swarm adds its VNI to options, which the provider stores: ignored, or every `up` replaces it.
+    assert network.ignore_changes == ("options",), network.urn
+
+
+def test_swarm_worker_neither_looks_up_nor_creates_the_overlay(mocks: RecordingMonitor) -> None:
+    records = run(mocks, lambda: DockerHost("vps2", host_args(overlay="join", overlay_network="ziggie-network")))
+    assert not [r for r in records.values() if r.type == "docker:index/network:Network"]
+    assert records["vps2-postgres"].inputs["networksAdvanced"] == [{"name": "ziggie-network", "aliases": ["postgres"]}]
+
+
+def test_per_host_copy_is_named_and_aliased_per_host(mocks: RecordingMonitor) -> None:
+    records = run(mocks, lambda: DockerHost("vps1", host_args(container_names={"cadvisor": "cadvisor-vps1"})))
+    cadvisor = records["vps1-cadvisor"].inputs
+    assert cadvisor["name"] == "cadvisor-vps1"
+    assert cadvisor["networksAdvanced"] == [{"name": "ziggie-network", "aliases": ["cadvisor-vps1"]}]

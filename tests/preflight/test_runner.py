@@ -257,3 +257,65 @@ def test_dr_secret_env_comes_from_the_dr_region_replicas(prod: PlanResult) -> No
     arn = prod.outputs["replicaSecretArns"]["postgresPassword"]
     assert arn.startswith("arn:aws:secretsmanager:eu-west-1:")
     assert secret_entry["value"] == f"POSTGRES_PASSWORD=preflight-secret-from-{arn.rsplit(':', 1)[-1]}"
+
+
+def test_prod_bootstraps_each_host_before_any_of_its_volumes_and_containers(prod: PlanResult) -> None:
+    by_name = {r.name: r for r in prod.resources}
+    for host in ("vps1", "vps2"):
+        steps = {r.urn for r in prod.resources if r.name.startswith(f"{host}-bootstrap-") and r.custom}
+        assert len(steps) == (4 if host == "vps1" else 3), host
+        on_host = [
+            r
+            for r in prod.resources
+            if r.name.startswith(f"{host}-") and r.type in (CONTAINER, "docker:index/volume:Volume")
+        ]
+        assert on_host, host
+        for r in on_host:
+            assert steps <= set(r.dependencies), f"{r.urn} does not wait for the bootstrap of {host}"
+    # The worker joins with the manager's token, so its whole bootstrap follows the manager's.
+    assert by_name["vps1-bootstrap-swarm-join-token"].urn in by_name["vps2-bootstrap-swarm-join"].dependencies
+
+
+def test_prod_puts_every_container_on_the_overlay_that_only_the_manager_creates(prod: PlanResult) -> None:
+    networks = [r for r in prod.resources if r.type == "docker:index/network:Network"]
+    assert [(r.name, r.inputs["driver"], r.ignore_changes) for r in networks] == [
+        ("vps1-network", "overlay", ("options",))
+    ]
+    for name, inputs in containers(prod).items():
+        assert [n["name"] for n in inputs["networksAdvanced"]] == ["ziggie-network"], name
+    # A worker container waits for the network its manager creates.
+    assert networks[0].urn in next(r for r in prod.resources if r.name == "vps2-ollama").dependencies
+
+
+def test_per_host_agents_run_and_are_counted_on_both_prod_hosts(prod: PlanResult) -> None:
+    by_host = {h.host: {c.service for c in h.containers} for h in allocations(prod)}
+    for host in ("vps1", "vps2"):
+        assert {f"{agent}-{host}" for agent in PER_HOST} <= by_host[host], host
+        assert not {f"{agent}-{other}" for agent in PER_HOST for other in by_host if other != host} & by_host[host]
+
+
+def test_preflight_shows_bootstrap_commands_and_networks_but_never_the_key(prod: PlanResult) -> None:
+    document = render_json(prod)
+    hosts = {h["host"]: h for h in document["hosts"]}
+    assert hosts["vps1"]["swarm"] == "manager" and hosts["vps2"]["swarm"] == "worker"
+    assert [step["name"] for step in hosts["vps2"]["bootstrap"]] == [
+        "vps2-bootstrap-checks",
+        "vps2-bootstrap-directories",
+        "vps2-bootstrap-swarm-join",
+    ]
+    assert hosts["vps1"]["networks"] == [{"name": "ziggie-network", "driver": "overlay"}]
+    assert hosts["vps2"]["containerNetworks"]["ollama"] == ["ziggie-network"]
+    text = render_text(prod) + json.dumps(document)
+    assert placeholder("ziggie-infra:deploySshKey") not in text
+    assert "vps2-bootstrap-swarm-join:" in render_text(prod)
+
+
+def test_dev_and_dr_stand_alone(prod: PlanResult) -> None:
+    for stack in ("dev", "dr"):
+        plan = run_stack(stack)
+        networks = [r.inputs["driver"] for r in plan.resources if r.type == "docker:index/network:Network"]
+        assert networks == ["bridge"], stack
+        commands = [r.name for r in plan.resources if r.type == "command:remote:Command"]
+        assert not [c for c in commands if "swarm" in c], stack
+        if stack == "dev":
+            assert commands == [], "the local daemon gets no bootstrap"
