@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_docker as docker
 
+from config.images import ImageRef
 from config.models import MIB, Host, Logging, Network, Service
 from config.units import format_duration
 from generated import GeneratedFile
@@ -142,15 +143,9 @@ class DockerHost(pulumi.ComponentResource):
         self.images = {}
         self.containers = {}
         for svc, service in args.services.items():
-            image = docker.RemoteImage(
-                f"{name}-{svc}-image",
-                name=args.images[svc],
-                # A replaced container can roll back to the old image without a pull.
-                keep_locally=True,
-                opts=on_host,
-            )
+            image, runs = self._image(name, svc, args.images[svc], on_host)
             self.images[svc] = image
-            self.containers[svc] = self._container(name, svc, service, image, args)
+            self.containers[svc] = self._container(name, svc, service, image, runs, args)
 
         self.register_outputs(
             {
@@ -161,6 +156,39 @@ class DockerHost(pulumi.ComponentResource):
                 "containers": self.containers,
             }
         )
+
+    def _image(
+        self, name: str, svc: str, reference: pulumi.Input[str], on_host: pulumi.ResourceOptions
+    ) -> tuple[docker.RemoteImage, pulumi.Input[str]]:
+        """The host's copy of a service's image, and what its container references.
+
+        A RemoteImage pulls once; the provider pulls a tag again only when `pull_triggers`
+        change. For a tag (no digest), the registry's current digest is that trigger and the
+        container runs the pulled image's ID, so a re-pushed tag rolls the container on the next
+        `up`. The provider reads a container's image back as Docker's image ID when the plan
+        gave one (`resource_docker_container_funcs.go`: `strings.HasPrefix(imageValue,
+        "sha256:")`), so the ID is a stable input. A digest-pinned reference is run as written.
+        """
+        if isinstance(reference, str) and ImageRef.parse(reference).digest is None:
+            registry = docker.get_registry_image_output(
+                name=reference, opts=pulumi.InvokeOutputOptions(parent=self, provider=self.provider)
+            )
+            tracked = docker.RemoteImage(
+                f"{name}-{svc}-image",
+                name=reference,
+                pull_triggers=[registry.sha256_digest],
+                keep_locally=True,
+                opts=on_host,
+            )
+            return tracked, tracked.image_id
+        image = docker.RemoteImage(
+            f"{name}-{svc}-image",
+            name=reference,
+            # A replaced container can roll back to the old image without a pull.
+            keep_locally=True,
+            opts=on_host,
+        )
+        return image, image.name
 
     def _network(self, name: str, args: DockerHostArgs, on_host: pulumi.ResourceOptions) -> docker.Network | None:
         net = args.network
@@ -210,7 +238,13 @@ class DockerHost(pulumi.ComponentResource):
         )
 
     def _container(
-        self, name: str, svc: str, service: Service, image: docker.RemoteImage, args: DockerHostArgs
+        self,
+        name: str,
+        svc: str,
+        service: Service,
+        image: docker.RemoteImage,
+        runs: pulumi.Input[str],
+        args: DockerHostArgs,
     ) -> docker.Container:
         plain = {**service.env, **args.connect_env.get(svc, {})}
         envs: list[pulumi.Input[str]] = [f"{k}={v}" for k, v in sorted(plain.items())]
@@ -246,7 +280,7 @@ class DockerHost(pulumi.ComponentResource):
         return docker.Container(
             f"{name}-{svc}",
             name=args.container_names.get(svc, svc),
-            image=image.name,
+            image=runs,
             memory=service.memory // MIB,
             memory_reservation=service.memory_reservation // MIB if service.memory_reservation else None,
             # Memory plus swap: by default the memory limit itself, so the container cannot

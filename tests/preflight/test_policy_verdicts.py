@@ -51,17 +51,35 @@ def test_floating_tag_fails_preflight(tmp_path: Path) -> None:
     )
     code, document, _ = preflight("--stack", "prod", "--config-file", str(path))
     assert code == 1
+    # The container runs the tracked tag's image ID; the remote image carries the reference,
+    # and prod demands a digest on it.
     assert {(v["policy"], v["message"]) for v in document["violations"]} == {
         (
             "pinned-images",
-            'container postgres: image "postgres:latest" uses floating tag "latest"; pin a version tag or a digest',
-        ),
-        (
-            "pinned-images",
-            'remote image vps1-postgres-image: image "postgres:latest" uses floating tag "latest"; '
-            "pin a version tag or a digest",
+            'remote image vps1-postgres-image: image "postgres:latest" has no digest; '
+            "requireDigest demands a pin by digest (@sha256:...)",
         ),
     }
+
+
+def test_prod_requires_a_digest_on_its_own_images(tmp_path: Path) -> None:
+    path = variant(
+        tmp_path,
+        "ghcr.io/ziggie-ai/sim-studio:1.4.2@sha256:3333333333333333333333333333333333333333333333333333333333333333",
+        "ghcr.io/ziggie-ai/sim-studio:1.4.2",
+    )
+    code, document, _ = preflight("--stack", "prod", "--config-file", str(path))
+    assert code == 1
+    # The tag is tracked (the container runs its image ID), but prod allows that for the runner only.
+    runs = next(r for r in document["resources"] if r["name"] == "vps2-sim-studio")["inputs"]["image"]
+    assert runs.startswith("sha256:"), runs
+    assert [(v["policy"], v["message"]) for v in document["violations"]] == [
+        (
+            "pinned-images",
+            'remote image vps2-sim-studio-image: image "ghcr.io/ziggie-ai/sim-studio:1.4.2" has no digest; '
+            "requireDigest demands a pin by digest (@sha256:...)",
+        )
+    ]
 
 
 def test_ollama_on_host_1_overcommits_it(tmp_path: Path) -> None:
