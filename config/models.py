@@ -84,7 +84,8 @@ class Host(Model):
     )
     ssh_opts: tuple[str, ...] = Field(
         default=(),
-        description="Extra `ssh` options for an `ssh://` host, e.g. `-o StrictHostKeyChecking=yes`.",
+        description="Extra `ssh` options for an `ssh://` host, after the ones that pin hostKey "
+        "(e.g. `-o ConnectTimeout=10`).",
     )
     memory: MemoryBytes = Field(description="Physical memory of the host, Docker units (`16G`).")
     cpus: Cpus = Field(gt=0, description="vCPUs of the host.")

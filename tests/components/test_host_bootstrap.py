@@ -9,12 +9,10 @@ import stat
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pulumi
 import pytest
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from aws_mocks import install, run
 
 from components.host_bootstrap import (
     HostBootstrap,
@@ -25,8 +23,8 @@ from components.host_bootstrap import (
     swarm_join_command,
 )
 from config.models import Host
-from preflight.mocks import PreflightMocks, RecordingMonitor
-from preflight.records import RecordedResource, is_secret, redact
+from preflight.mocks import RecordingMonitor
+from preflight.records import is_secret, redact
 
 HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB"
 KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnever-in-plain-text\n-----END OPENSSH PRIVATE KEY-----\n"
@@ -160,15 +158,7 @@ def test_swap_check_refuses_a_host_without_swap_accounting(tmp_path: Path) -> No
 
 @pytest.fixture(autouse=True)
 def mocks() -> RecordingMonitor:
-    monitor = RecordingMonitor(PreflightMocks(lambda name: {}))
-    pulumi.runtime.settings.set_root_resource(None)  # type: ignore[arg-type]
-    pulumi.runtime.set_mocks(monitor.mocks, project="ziggie-infra", stack="prod", preview=True, monitor=monitor)
-    return monitor
-
-
-def run(monitor: RecordingMonitor, build: Callable[[], Any]) -> dict[str, RecordedResource]:
-    _sync_await(run_pulumi_func(build))
-    return {r.name: r for r in monitor.records}
+    return install()
 
 
 def _cluster() -> None:
