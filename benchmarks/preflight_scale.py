@@ -28,6 +28,7 @@ from config.catalog import DEFAULT_CATALOG
 from preflight.runner import run_stack
 
 OWN_IMAGE = "ghcr.io/ziggie-ai/{name}:1.4.2"
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB"
 
 
 def synthetic_stack_file(services: int, directory: Path) -> Path:
@@ -40,6 +41,7 @@ def synthetic_stack_file(services: int, directory: Path) -> Path:
         host = f"vps{copy + 1}"
         hosts[host] = {
             "dockerHost": f"ssh://deploy@host{copy + 1}.bench.example",
+            "hostKey": HOST_KEY,
             "memory": "32G",
             "cpus": "8",
             "osReserveMemory": "2G",
@@ -48,13 +50,16 @@ def synthetic_stack_file(services: int, directory: Path) -> Path:
         }
         for name, entry in DEFAULT_CATALOG.items():
             service = f"{name}-{copy}" if copy else name
-            override: dict[str, Any] = {**entry, "host": host} if copy else {"host": host}
+            # The catalog's everyHost agents already run on every host; a copy is one more service.
+            override: dict[str, Any] = {**entry, "host": host, "everyHost": False} if copy else {}
+            if not copy and not entry.get("everyHost"):
+                override["host"] = host
             if "image" not in entry:
                 override["image"] = OWN_IMAGE.format(name=name)
             overrides[service] = override
     config["ziggie-infra:hosts"] = hosts
     config["ziggie-infra:services"] = overrides
-    secrets = {key for e in DEFAULT_CATALOG.values() for key in e.get("secretEnv", {}).values()}
+    secrets = {key for e in DEFAULT_CATALOG.values() for key in e.get("secretEnv", {}).values()} | {"deploySshKey"}
     for key in sorted(secrets):
         config[f"ziggie-infra:{key}"] = {"secure": "benchmark"}
     path = directory / f"Pulumi.bench-{services}.yaml"

@@ -611,7 +611,7 @@ class StackConfig(Model):
                 continue
             if service.host is not None and service.host not in self.hosts:
                 problems.append((("services", name, "host"), f"{service.host!r} is not one of the hosts ({hosts})"))
-            elif service.host is None and self.default_host is None and len(self.hosts) > 1:
+            elif service.host is None and self.default_host is None and len(self.hosts) > 1 and not service.every_host:
                 problems.append((("services", name, "host"), "is required: there are several hosts and no defaultHost"))
             if service.image is None and not (self.primary and self.primary.mirror_images):
                 problems.append(

@@ -828,3 +828,16 @@ def test_cloud_switches_that_cannot_be_honoured_are_errors(cloud: dict[str, bool
     with pytest.raises(ConfigError) as caught:
         load(stack)
     assert problem_lines(caught.value) == expected
+
+
+def test_every_host_services_need_no_host_among_several_hosts() -> None:
+    stack = good_stack()
+    stack["hosts"]["vps2"] = {**VPS1, "dockerHost": "ssh://deploy@203.0.113.11"}
+    for name, entry in DEFAULT_CATALOG.items():
+        if not entry.get("everyHost"):
+            stack["services"].setdefault(name, {})["host"] = "vps1"
+    loaded = load(stack)
+    assert loaded.hosts_of("cadvisor") == ["vps1", "vps2"]
+    assert [loaded.container_name("cadvisor", h) for h in ("vps1", "vps2")] == ["cadvisor-vps1", "cadvisor-vps2"]
+    assert loaded.address_of("promtail", "vps2") == "promtail-vps2"
+    assert loaded.address_of("loki", "vps2") == "loki"
