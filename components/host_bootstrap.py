@@ -5,8 +5,10 @@ provider uses, with the host key pinned, this component checks that Docker can b
 creates the bind-mount directories with the owner each image runs as, and joins the host to
 the stack's Docker Swarm (the manager initialises it; each worker joins with a token read from
 the manager as a secret). Every command is idempotent: on a prepared host it changes nothing.
-The commands run on create only (pulumi-command's remote.Command), so a second `pulumi up`
-with nothing changed runs none of them.
+remote.Command runs `create` when created and, with no `update` command, again whenever an
+input changes (pulumi/pulumi-command provider/pkg/provider/remote/commandController.go,
+Update), so a second `pulumi up` with nothing changed runs none of them, and a changed list
+of directories or a rotated key re-runs a command that is safe to re-run.
 """
 
 from __future__ import annotations
@@ -124,8 +126,6 @@ class HostBootstrap(pulumi.ComponentResource):
                 f"{name}-directories",
                 connection=connection,
                 create=directories_command(args.directories),
-                # Re-run when the list changes; existing directories are left alone.
-                triggers=[directories_command(args.directories)],
                 opts=child,
             )
             self.ready.append(self.directories)

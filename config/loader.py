@@ -139,7 +139,13 @@ def _referenced_secrets(services: Mapping[str, Any]) -> dict[str, tuple[str, str
 
 
 # Valid stand-ins for the fields the rules across entries do not read.
-_SERVICE_STUB: dict[str, Any] = {"tier": "monitoring", "memory": "6M", "cpus": "1"}
+_SERVICE_STUB: dict[str, Any] = {
+    "tier": "monitoring",
+    "memory": "6M",
+    "cpus": "1",
+    # A need on a stubbed service is judged by the service's own fields, reported on their own.
+    "healthcheck": {"test": ["CMD", "true"], "interval": "30s", "timeout": "5s", "retries": 3},
+}
 _HOST_STUB: dict[str, Any] = {
     "memory": "2",
     "cpus": "2",
@@ -193,7 +199,7 @@ def _cross_field_problems(raw: Mapping[str, Any], error: ValidationError) -> lis
             services.pop(name)  # where it runs is unknown: nothing to check
         else:
             stub = dict(_SERVICE_STUB)
-            for key in ("enabled", "host", "volumes"):
+            for key in ("enabled", "host", "everyHost", "volumes", "needs"):
                 if key in entry and key not in fields:
                     stub[key] = entry[key]
             if entry.get("image") is not None:

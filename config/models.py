@@ -713,6 +713,13 @@ class StackConfig(Model):
                     problems.append((("services", name, "needs", i), f"{name} cannot need itself"))
                 elif need not in self.services:
                     problems.append((("services", name, "needs", i), f"{need!r} is not a service of this stack"))
+                elif self.services[need].healthcheck is None:
+                    problems.append(
+                        (
+                            ("services", name, "needs", i),
+                            f"{need} has no health check, so {name} cannot wait until it is healthy",
+                        )
+                    )
         # A cycle would deadlock the start order: each waits for the other to be healthy.
         graph = {n: [d for d in s.needs if d in self.services and d != n] for n, s in self.services.items()}
         reported: set[frozenset[str]] = set()

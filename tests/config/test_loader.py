@@ -181,6 +181,18 @@ BAD_INPUTS = [
         id="need_on_itself",
     ),
     pytest.param(
+        with_service("grafana", needs=["prometheus", "watchtower"]),
+        {},
+        (),
+        [
+            line(
+                "services.grafana.needs[1]",
+                "watchtower has no health check, so grafana cannot wait until it is healthy",
+            )
+        ],
+        id="need_on_a_service_without_health_check",
+    ),
+    pytest.param(
         chain(with_service("postgres", needs=["redis"]), with_service("redis", needs=["ziggie-api"])),
         {},
         (),
@@ -334,6 +346,8 @@ BAD_INPUTS = [
         [
             line(f"services.{name}.host", "is required: there are several hosts and no defaultHost")
             for name in ALL_SERVICES
+            # An everyHost service runs on each of them.
+            if not DEFAULT_CATALOG[name].get("everyHost")
         ],
         id="several_hosts_and_no_default_host",
     ),
@@ -610,7 +624,8 @@ def test_cross_field_pass_is_skipped_when_a_key_it_reads_is_invalid() -> None:
 VALID_EDGES = [
     pytest.param(with_service("sim-studio", image="localhost:5000/app"), id="localhost_registry_unpinned_is_valid"),
     pytest.param(with_key("cloud", {"cdn": False, "budgets": False}), id="cloud_switches_off"),
-    pytest.param(with_service("postgres", healthcheck=None), id="null_resets_healthcheck"),
+    # flowise, which nothing needs: a needed service must keep a health check to be waited for.
+    pytest.param(with_service("flowise", healthcheck=None), id="null_resets_healthcheck"),
 ]
 
 
