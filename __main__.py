@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -219,7 +219,9 @@ def docker_hosts(
             ]
             for svc, service in services.items()
         }
-        overlay = None if manager is None or host.swarm is None else ("create" if host_name == manager else "join")
+        overlay: Literal["create", "join"] | None = None
+        if manager is not None and host.swarm is not None:
+            overlay = "create" if host_name == manager else "join"
         hosts[host_name] = DockerHost(
             host_name,
             DockerHostArgs(

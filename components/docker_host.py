@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pulumi
 import pulumi_docker as docker
@@ -71,7 +72,7 @@ class DockerHostArgs:
     """Environment derived from each service's needs (addresses of what it needs)."""
     needs: Mapping[str, Sequence[pulumi.Input[pulumi.Resource]]] = field(default_factory=dict)
     """Per service, the containers it needs: it is created only once each is healthy."""
-    overlay: str | None = None
+    overlay: Literal["create", "join"] | None = None
     """On a swarm: "create" on the manager (it creates the overlay), "join" on a worker."""
     overlay_network: pulumi.Input[str] | None = None
     """A worker's overlay network name, the manager's network output (so it exists first)."""
@@ -99,6 +100,8 @@ class DockerHost(pulumi.ComponentResource):
     provider: docker.Provider
     network: docker.Network | None
     """The network this host creates; None on a swarm worker, which only joins the overlay."""
+    network_name: pulumi.Input[str]
+    """The network every container here joins: the host's own, or on a worker the overlay."""
     volumes: dict[str, docker.Volume]
     images: dict[str, docker.RemoteImage]
     containers: dict[str, docker.Container]
@@ -118,9 +121,7 @@ class DockerHost(pulumi.ComponentResource):
         on_host = pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=list(args.prepared_by))
 
         self.network = self._network(name, args, on_host)
-        self.network_name: pulumi.Input[str] = (
-            self.network.name if self.network is not None else args.overlay_network or args.network.name
-        )
+        self.network_name = self.network.name if self.network is not None else args.overlay_network or args.network.name
 
         self.volumes = {}
         for service in args.services.values():
