@@ -6,9 +6,10 @@ the run with one message listing every problem, and no resource is touched.
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -17,6 +18,7 @@ from components.alarm_topic import AlarmTopic, AlarmTopicArgs
 from components.certbot_identity import CertbotIdentity, CertbotIdentityArgs
 from components.dns_failover import DnsFailover, DnsFailoverArgs, HostAddress
 from components.docker_host import DockerHost, DockerHostArgs
+from components.host_bootstrap import HostBootstrap, HostBootstrapArgs
 from components.replicated_bucket import ReplicatedBucket, ReplicatedBucketArgs
 from components.replicated_secret import ReplicatedSecret, ReplicatedSecretArgs
 from config.loader import PROJECT, ConfigError, load_stack_config
@@ -25,7 +27,8 @@ from generated import GeneratedFile, combine
 from generated.certbot import certbot_files
 from generated.monitoring import monitoring_files
 from generated.nginx import nginx_files
-from generated.scrape_targets import placed_copy
+from generated.prometheus import prometheus_files
+from generated.scrape_targets import per_host_copies
 
 
 def load() -> StackConfig:
@@ -226,23 +229,71 @@ def edge_files(cfg: StackConfig, zone_id: pulumi.Output[str] | None) -> dict[str
     return files
 
 
-def main() -> None:
-    """Compose the stack from its config."""
-    cfg = load()
-    # The standby reads the primary's outputs from the state backend only, so it deploys
-    # while the primary region is down; the primary never reads the standby.
-    primary = pulumi.StackReference("primary", stack_name=cfg.primary.stack) if cfg.primary else None
-    secrets = secret_inputs(cfg, primary)
-    images = image_inputs(cfg, primary)
+def bootstraps(cfg: StackConfig) -> dict[str, HostBootstrap]:
+    """Per ssh:// host, its bootstrap; the swarm manager's first, as its workers need its token."""
+    config = pulumi.Config(PROJECT)
+    manager = cfg.swarm_manager()
+    order = sorted(cfg.hosts, key=lambda name: name != manager)
+    done: dict[str, HostBootstrap] = {}
+    for name in order:
+        host = cfg.hosts[name]
+        if not host.over_ssh:
+            continue  # the local daemon is the workstation's own: nothing to prepare
+        directories = [
+            d
+            for svc, service in cfg.enabled_services().items()
+            if name in cfg.hosts_of(svc)
+            for d in service.host_directories()
+        ]
+        worker = host.swarm == "worker" and manager is not None
+        done[name] = HostBootstrap(
+            f"{name}-bootstrap",
+            HostBootstrapArgs(
+                host=host,
+                private_key=config.require_secret(host.ssh_key_secret),
+                directories=directories,
+                swarm=host.swarm,
+                manager_address=cfg.hosts[manager].ssh_address if worker and manager else None,
+                join_token=done[manager].join_token if worker and manager else None,
+            ),
+        )
+    return done
 
-    zone_id = aws_dr(cfg, cfg.aws, secrets, primary) if cfg.cloud.aws_dr and cfg.aws is not None else None
-    # Each agent runs as one container on its placed host until per-host copies exist; the
-    # placement rule is monitoring_files' one parameter.
-    files = combine(edge_files(cfg, zone_id), monitoring_files(cfg, secrets, placed_copy))
 
+def docker_hosts(
+    cfg: StackConfig,
+    images: Mapping[str, pulumi.Input[str]],
+    secrets: Mapping[str, pulumi.Output[str]],
+    files: Mapping[str, Sequence[GeneratedFile]],
+) -> dict[str, DockerHost]:
+    """Every Docker host of the stack, bootstrapped first, each container after what it needs.
+
+    Needs cross hosts in both directions (the API on vps1 needs ollama on vps2, promtail on
+    vps2 needs loki on vps1), so a container's dependencies are handed over as futures that
+    resolve once the needed container is declared; the config refuses cycles.
+    """
+    prepared = bootstraps(cfg)
+    manager = cfg.swarm_manager()
+    loop = asyncio.get_event_loop()
+    declared: dict[tuple[str, str], asyncio.Future[pulumi.Resource]] = {
+        (host, svc): loop.create_future() for svc in cfg.enabled_services() for host in cfg.hosts_of(svc)
+    }
     hosts: dict[str, DockerHost] = {}
-    for host_name, host in cfg.hosts.items():
-        services = {n: s for n, s in cfg.enabled_services().items() if cfg.host_of(n) == host_name}
+    for host_name in sorted(cfg.hosts, key=lambda name: name != manager):
+        host = cfg.hosts[host_name]
+        services = {n: s for n, s in cfg.enabled_services().items() if host_name in cfg.hosts_of(n)}
+        needs: dict[str, list[pulumi.Input[pulumi.Resource]]] = {
+            svc: [
+                pulumi.Output.from_input(declared[(h, need)])
+                for need in service.needs
+                if need in cfg.enabled_services()
+                for h in ([host_name] if cfg.services[need].every_host else cfg.hosts_of(need))
+            ]
+            for svc, service in services.items()
+        }
+        overlay: Literal["create", "join"] | None = None
+        if manager is not None and host.swarm is not None:
+            overlay = "create" if host_name == manager else "join"
         hosts[host_name] = DockerHost(
             host_name,
             DockerHostArgs(
@@ -254,13 +305,39 @@ def main() -> None:
                 secrets=secrets,
                 features=cfg.features,
                 protect_data=cfg.environment == "prod",
-                files={n: f for n, f in files.items() if n in services},
+                files={svc: files[svc] for svc in services if svc in files},
+                container_names={svc: cfg.container_name(svc, host_name) for svc in services},
+                connect_env={svc: cfg.connect_env(svc, host_name) for svc in services},
+                needs=needs,
+                overlay=overlay,
+                overlay_network=hosts[manager].network_name if overlay == "join" and manager else None,
+                prepared_by=prepared[host_name].ready if host_name in prepared else (),
             ),
         )
+        for svc, container in hosts[host_name].containers.items():
+            declared[(host_name, svc)].set_result(container)
+    return hosts
+
+
+def main() -> None:
+    """Compose the stack from its config."""
+    cfg = load()
+    # The standby reads the primary's outputs from the state backend only, so it deploys
+    # while the primary region is down; the primary never reads the standby.
+    primary = pulumi.StackReference("primary", stack_name=cfg.primary.stack) if cfg.primary else None
+    secrets = secret_inputs(cfg, primary)
+    images = image_inputs(cfg, primary)
+
+    zone_id = aws_dr(cfg, cfg.aws, secrets, primary) if cfg.cloud.aws_dr and cfg.aws is not None else None
+    files = combine(edge_files(cfg, zone_id), prometheus_files(cfg), monitoring_files(cfg, secrets, per_host_copies))
+    hosts = docker_hosts(cfg, images, secrets, files)
 
     pulumi.export("environment", cfg.environment)
     pulumi.export("images", {name: images[name] for name in cfg.enabled_services()})
-    pulumi.export("placement", {name: cfg.host_of(name) for name in cfg.enabled_services()})
+    pulumi.export(
+        "placement",
+        {name: ["*"] if s.every_host else [cfg.host_of(name)] for name, s in cfg.enabled_services().items()},
+    )
     pulumi.export(
         "hosts",
         {

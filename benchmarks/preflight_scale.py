@@ -29,6 +29,7 @@ from config.models import SMTP_PASSWORD_KEY
 from preflight.runner import run_stack
 
 OWN_IMAGE = "ghcr.io/ziggie-ai/{name}:1.4.2"
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB"
 
 
 def synthetic_stack_file(services: int, directory: Path) -> Path:
@@ -40,7 +41,10 @@ def synthetic_stack_file(services: int, directory: Path) -> Path:
     for copy in range(copies):
         host = f"vps{copy + 1}"
         hosts[host] = {
-            "dockerHost": f"ssh://deploy@host{copy + 1}.bench.example",
+            # One swarm, as prod: the copies' needs reach across hosts over the overlay network.
+            "dockerHost": f"ssh://deploy@10.0.{copy // 250}.{copy % 250 + 1}",
+            "swarm": "worker" if copy else "manager",
+            "hostKey": HOST_KEY,
             "memory": "32G",
             "cpus": "8",
             "osReserveMemory": "2G",
@@ -49,7 +53,13 @@ def synthetic_stack_file(services: int, directory: Path) -> Path:
         }
         for name, entry in list(DEFAULT_CATALOG.items())[: services - copy * len(DEFAULT_CATALOG)]:
             service = f"{name}-{copy}" if copy else name
-            override: dict[str, Any] = {**entry, "host": host} if copy else {"host": host}
+            # The catalog's everyHost agents already run on every host; a copy is one more service.
+            override: dict[str, Any] = {**entry, "host": host, "everyHost": False} if copy else {}
+            if copy and entry.get("volumes"):
+                # Volume names are unique per host, and the everyHost agents already run on this one.
+                override["volumes"] = [{**v, "name": f"{v['name']}-{copy}"} for v in entry["volumes"]]
+            if not copy and not entry.get("everyHost"):
+                override["host"] = host
             if "image" not in entry:
                 override["image"] = OWN_IMAGE.format(name=name)
             overrides[service] = override
@@ -65,6 +75,9 @@ def synthetic_stack_file(services: int, directory: Path) -> Path:
             "smtp": {"smarthost": "smtp.bench.example:587", "from": "alerts@bench.example", "authUsername": "alerts"}
         }
         secrets.add(SMTP_PASSWORD_KEY)
+    if any(isinstance(h, dict) and str(h.get("dockerHost", "")).startswith("ssh://") for h in hosts.values()):
+        # The host bootstrap logs in over SSH with it.
+        secrets.add("deploySshKey")
     for key in sorted(secrets):
         config[f"ziggie-infra:{key}"] = {"secure": "benchmark"}
     path = directory / f"Pulumi.bench-{services}.yaml"

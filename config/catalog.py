@@ -15,6 +15,21 @@ from typing import Any
 
 NVME = "/mnt/nvme/ziggie"
 
+# Who each image runs as, so the host bootstrap creates its bind-mount directory with that owner
+# (`uid:gid`). Read from each image's own Dockerfile:
+# docker-library/postgres 16/alpine*/Dockerfile: `addgroup -g 70 -S postgres; adduser -u 70 ...`.
+POSTGRES_ALPINE = "70:70"
+# docker-library/redis 7.4/alpine/Dockerfile: `addgroup -S -g 1000 redis; adduser -S -G redis -u 999 redis`.
+REDIS_ALPINE = "999:1000"
+# docker-library/mongo 7.0/Dockerfile: `groupadd --gid 999 --system mongodb; useradd --uid 999 ...`.
+MONGO = "999:999"
+# grafana/loki cmd/loki/Dockerfile: `addgroup -g 10001 -S loki && adduser -u 10001 -S loki -G loki`, `USER 10001`.
+LOKI = "10001:10001"
+# n8n-io/n8n docker/images/n8n/Dockerfile runs `USER node`: uid/gid 1000 in the node base image.
+N8N_NODE = "1000:1000"
+# ollama/ollama and certbot/certbot set no USER; nginx reads the certificates as root.
+ROOT = "0:0"
+
 
 def _curl(url: str) -> list[str]:
     return ["CMD", "curl", "-f", url]
@@ -42,7 +57,13 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "cpuReservation": "0.5",
         "healthcheck": _check(_curl("http://localhost:8000/health"), "10s", "3s", 3, "20s"),
         "featureFlags": True,
-        "env": {"DATABASE_HOST": "postgres", "REDIS_HOST": "redis", "MONGODB_HOST": "mongodb"},
+        "needs": ["postgres", "redis", "mongodb", "ollama"],
+        "connectEnv": {
+            "DATABASE_HOST": "{postgres}",
+            "REDIS_HOST": "{redis}",
+            "MONGODB_HOST": "{mongodb}",
+            "OLLAMA_BASE_URL": "http://{ollama}:11434",
+        },
         "secretEnv": {"DATABASE_PASSWORD": "postgresPassword", "REDIS_PASSWORD": "redisPassword"},
     },
     "mcp-gateway": {
@@ -86,7 +107,14 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         ],
         "env": {"POSTGRES_USER": "ziggie", "POSTGRES_DB": "ziggie"},
         "secretEnv": {"POSTGRES_PASSWORD": "postgresPassword"},
-        "volumes": [{"name": "postgres-data", "target": "/var/lib/postgresql/data", "bindPath": f"{NVME}/postgres"}],
+        "volumes": [
+            {
+                "name": "postgres-data",
+                "target": "/var/lib/postgresql/data",
+                "bindPath": f"{NVME}/postgres",
+                "owner": POSTGRES_ALPINE,
+            }
+        ],
     },
     "redis": {
         "tier": "critical",
@@ -107,7 +135,7 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
             " --maxmemory 450mb --maxmemory-policy allkeys-lru",
         ],
         "secretEnv": {"REDIS_PASSWORD": "redisPassword"},
-        "volumes": [{"name": "redis-data", "target": "/data", "bindPath": f"{NVME}/redis"}],
+        "volumes": [{"name": "redis-data", "target": "/data", "bindPath": f"{NVME}/redis", "owner": REDIS_ALPINE}],
     },
     "nginx": {
         "tier": "critical",
@@ -124,7 +152,9 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
             {"internal": 80, "external": 80, "ip": "0.0.0.0"},
             {"internal": 443, "external": 443, "ip": "0.0.0.0"},
         ],
-        "mounts": [{"source": "/etc/letsencrypt", "target": "/etc/letsencrypt"}],
+        "mounts": [{"source": "/etc/letsencrypt", "target": "/etc/letsencrypt", "owner": ROOT}],
+        # nginx proxies /health to the API.
+        "needs": ["ziggie-api"],
     },
     # --- workflow tier -------------------------------------------------------------------
     "n8n": {
@@ -142,7 +172,7 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         },
         "metrics": {"port": 5678},
         "secretEnv": {"N8N_ENCRYPTION_KEY": "n8nEncryptionKey"},
-        "volumes": [{"name": "n8n-data", "target": "/home/node/.n8n", "bindPath": f"{NVME}/n8n"}],
+        "volumes": [{"name": "n8n-data", "target": "/home/node/.n8n", "bindPath": f"{NVME}/n8n", "owner": N8N_NODE}],
     },
     "ollama": {
         "tier": "workflow",
@@ -155,7 +185,7 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "healthcheck": _check(["CMD", "ollama", "list"], "30s", "10s", 3, "60s"),
         "env": {"OLLAMA_NUM_PARALLEL": "2", "OLLAMA_MAX_LOADED_MODELS": "1", "OLLAMA_FLASH_ATTENTION": "1"},
         "ulimits": {"memlock": {"soft": -1, "hard": -1}, "stack": {"soft": 67108864, "hard": 67108864}},
-        "volumes": [{"name": "ollama-data", "target": "/root/.ollama", "bindPath": f"{NVME}/ollama"}],
+        "volumes": [{"name": "ollama-data", "target": "/root/.ollama", "bindPath": f"{NVME}/ollama", "owner": ROOT}],
     },
     "flowise": {
         "tier": "workflow",
@@ -180,7 +210,7 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "command": ["mongod", "--wiredTigerCacheSizeGB", "1.0"],
         "env": {"MONGO_INITDB_ROOT_USERNAME": "ziggie"},
         "secretEnv": {"MONGO_INITDB_ROOT_PASSWORD": "mongoPassword"},
-        "volumes": [{"name": "mongodb-data", "target": "/data/db", "bindPath": f"{NVME}/mongodb"}],
+        "volumes": [{"name": "mongodb-data", "target": "/data/db", "bindPath": f"{NVME}/mongodb", "owner": MONGO}],
     },
     "sim-studio": {
         "tier": "workflow",
@@ -218,6 +248,7 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "healthcheck": _check(_wget("http://localhost:3000/api/health"), "30s", "5s", 3, "20s"),
         "secretEnv": {"GF_SECURITY_ADMIN_PASSWORD": "grafanaAdminPassword"},
         "metrics": {"port": 3000},
+        "needs": ["prometheus", "loki"],
         "volumes": [{"name": "grafana-data", "target": "/var/lib/grafana"}],
     },
     "loki": {
@@ -230,15 +261,19 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "healthcheck": _check(_wget("http://localhost:3100/ready"), "30s", "5s", 3, "20s"),
         "command": ["-config.file=/etc/loki/ziggie.yml"],
         "metrics": {"port": 3100},
-        "volumes": [{"name": "loki-data", "target": "/loki", "bindPath": "/var/log/ziggie/loki"}],
+        "volumes": [{"name": "loki-data", "target": "/loki", "bindPath": "/var/log/ziggie/loki", "owner": LOKI}],
     },
     "promtail": {
         "tier": "monitoring",
         "image": "grafana/promtail:3.2.1@sha256:bf617e9d67e80247a59f717f9c1ad388d7d32dc0a1d29abd5799516d15e0a9b5",
         "memory": "128M",
         "memoryReservation": "64M",
-        "cpus": "0.05",
+        # 0.05 cannot round-trip: the provider reads 50000000 NanoCPUs back as "0.1".
+        "cpus": "0.045",
         "cpuReservation": "0.02",
+        "everyHost": True,
+        # The image's default config pushes to http://loki:3100.
+        "needs": ["loki"],
         "healthcheck": _check(["CMD-SHELL", "promtail -version >/dev/null"], "60s", "5s", 2, "15s"),
         "command": ["-config.file=/etc/promtail/ziggie.yml"],
         "metrics": {"port": 9080},
@@ -269,14 +304,15 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "cpus": "0.1",
         "cpuReservation": "0.05",
         "healthcheck": _check(_curl("http://localhost:8080/health"), "30s", "5s", 3),
-        "env": {"OLLAMA_BASE_URL": "http://ollama:11434"},
+        "needs": ["ollama"],
+        "connectEnv": {"OLLAMA_BASE_URL": "http://{ollama}:11434"},
     },
     "watchtower": {
         "tier": "monitoring",
         "image": "containrrr/watchtower:1.7.1@sha256:6dd50763bbd632a83cb154d5451700530d1e44200b268a4e9488fefdfcf2b038",
         "memory": "128M",
         "memoryReservation": "64M",
-        "cpus": "0.05",
+        "cpus": "0.045",
         "cpuReservation": "0.02",
         # Monitor only: pulling a newer image behind a pinned tag would silently undo the pin,
         # so watchtower reports updates and the pin moves through a reviewed change.
@@ -302,9 +338,9 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "image": "certbot/dns-route53:v5.7.0@sha256:b066c7c499bf028800562b0b5d963bf6ad23efdf4e395ab7415b53d44c0b1133",
         "memory": "128M",
         "memoryReservation": "32M",
-        "cpus": "0.05",
+        "cpus": "0.045",
         "cpuReservation": "0.01",
-        "mounts": [{"source": "/etc/letsencrypt", "target": "/etc/letsencrypt", "readOnly": False}],
+        "mounts": [{"source": "/etc/letsencrypt", "target": "/etc/letsencrypt", "readOnly": False, "owner": ROOT}],
         # generated/certbot.py: a self-signed pair at once if none exists, then certonly twice a
         # day (obtains, or renews within 30 days of expiry). The image's entrypoint is certbot.
         "entrypoint": ["/bin/sh", "/usr/local/bin/ziggie-certbot"],
@@ -315,6 +351,7 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "memory": "256M",
         "cpus": "0.2",
         "healthcheck": _check(_wget("http://localhost:8080/healthz"), "30s", "5s", 3, "15s"),
+        "everyHost": True,
         "privileged": True,
         "privilegedReason": "reads every container's cgroup and /dev/kmsg for per-container metrics",
         "metrics": {"port": 8080},
@@ -331,6 +368,7 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "memory": "128M",
         "cpus": "0.1",
         "healthcheck": _check(_wget("http://localhost:9100/metrics"), "30s", "5s", 3, "10s"),
+        "everyHost": True,
         "command": ["--path.rootfs=/host"],
         "metrics": {"port": 9100},
         "mounts": [{"source": "/", "target": "/host"}],
@@ -343,7 +381,7 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         # postgres_exporter's own RSS is ~20 MiB; the limit leaves room for a slow scrape.
         "memory": "64M",
         "memoryReservation": "32M",
-        "cpus": "0.05",
+        "cpus": "0.045",
         "cpuReservation": "0.02",
         "healthcheck": _check(_wget("http://localhost:9187/metrics"), "30s", "5s", 3, "15s"),
         # The DSN carries no password: postgres_exporter reads DATA_SOURCE_URI, DATA_SOURCE_USER
@@ -358,7 +396,7 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "@sha256:d98e6db8094f491b95791e9f776b0ba30a20aeacb90e18334935d5e51bf2e6a1",
         "memory": "64M",
         "memoryReservation": "32M",
-        "cpus": "0.05",
+        "cpus": "0.045",
         "cpuReservation": "0.02",
         # A scratch image: no shell, no HTTP client, so no Docker health check can run inside it.
         # Prometheus's `up` for its target (the ScrapeTargetDown alert) is its health signal; the
@@ -372,7 +410,7 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "image": "prom/alertmanager:v0.27.0@sha256:e13b6ed5cb929eeaee733479dce55e10eb3bc2e9c4586c705a4e8da41e5eacf5",
         "memory": "128M",
         "memoryReservation": "64M",
-        "cpus": "0.05",
+        "cpus": "0.045",
         "cpuReservation": "0.02",
         "healthcheck": _check(_wget("http://localhost:9093/-/healthy"), "30s", "5s", 3, "15s"),
         "command": ["--config.file=/etc/alertmanager/ziggie.yml", "--storage.path=/alertmanager"],

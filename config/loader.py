@@ -16,9 +16,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from config.catalog import DEFAULT_CATALOG
-from config.models import SMTP_PASSWORD_KEY, Problems, StackConfig
+from config.models import SMTP_PASSWORD_KEY, Host, Problems, StackConfig
 
 PROJECT = "ziggie-infra"
+DEFAULT_SSH_KEY_SECRET: str = Host.model_fields["ssh_key_secret"].default
 
 # Keys of this project's namespace whose value is an object or list (JSON on the wire).
 STRUCTURED_KEYS = frozenset(
@@ -151,7 +152,13 @@ def _referenced_secrets(services: Mapping[str, Any]) -> dict[str, tuple[str, str
 
 
 # Valid stand-ins for the fields the rules across entries do not read.
-_SERVICE_STUB: dict[str, Any] = {"tier": "monitoring", "memory": "6M", "cpus": "1"}
+_SERVICE_STUB: dict[str, Any] = {
+    "tier": "monitoring",
+    "memory": "6M",
+    "cpus": "1",
+    # A need on a stubbed service is judged by the service's own fields, reported on their own.
+    "healthcheck": {"test": ["CMD", "true"], "interval": "30s", "timeout": "5s", "retries": 3},
+}
 _HOST_STUB: dict[str, Any] = {
     "memory": "2",
     "cpus": "2",
@@ -160,6 +167,7 @@ _HOST_STUB: dict[str, Any] = {
     "monthlyPriceUsd": "0",
 }
 _STUB_IMAGE = "stand-in.invalid/stub:stub"
+_STUB_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
 
 def _cross_field_problems(raw: Mapping[str, Any], error: ValidationError) -> list[Problem]:
@@ -198,12 +206,13 @@ def _cross_field_problems(raw: Mapping[str, Any], error: ValidationError) -> lis
             address = entry.get("dockerHost") if isinstance(entry, Mapping) else None
             if "*" in fields or "dockerHost" in fields or not isinstance(address, str):
                 address = f"unix:///stand-in/{name}"  # unique: no false duplicate
-            hosts[name] = {**_HOST_STUB, "dockerHost": address}
+            pinned = {"hostKey": _STUB_HOST_KEY} if address.startswith("ssh://") else {}
+            hosts[name] = {**_HOST_STUB, "dockerHost": address, **pinned}
         elif "*" in fields or "host" in fields or "enabled" in fields:
             services.pop(name)  # where it runs is unknown: nothing to check
         else:
             stub = dict(_SERVICE_STUB)
-            for key in ("enabled", "host", "volumes"):
+            for key in ("enabled", "host", "everyHost", "volumes", "needs"):
                 if key in entry and key not in fields:
                     stub[key] = entry[key]
             if entry.get("image") is not None:
@@ -283,6 +292,14 @@ def load_stack_config(
         for i, key in enumerate(replicated):
             if isinstance(key, str):
                 secrets.setdefault(key, ("aws", f"replicatedSecrets[{i}]"))
+    hosts = raw.get("hosts")
+    if isinstance(hosts, Mapping):
+        # Each ssh:// host is bootstrapped over SSH with the key its sshKeySecret names.
+        for host_name, host in sorted(hosts.items()):
+            if isinstance(host, Mapping) and str(host.get("dockerHost", "")).startswith("ssh://"):
+                key = host.get("sshKeySecret", DEFAULT_SSH_KEY_SECRET)
+                if isinstance(key, str):
+                    secrets.setdefault(key, ("hosts", f"{host_name}.sshKeySecret"))
     all_secret_refs = _referenced_secrets(
         {n: {**s, "enabled": True} for n, s in raw["services"].items() if isinstance(s, Mapping)}
     )
@@ -317,7 +334,7 @@ def load_stack_config(
         full_key = f"{PROJECT}:{key}"
         where = (
             key_path((owner,)) + "." + variable
-            if owner in ("aws", "monitoring")
+            if owner in ("aws", "monitoring", "hosts")
             else key_path(("services", owner, "secretEnv", variable))
         )
         if full_key not in config:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from config.images import ImageReference
+from config.readback import cpus_readback, cpus_round_trips, nearest_round_tripping
 from config.units import Cpus, DurationSeconds, MemoryBytes, format_mem
 
 MIB = 1024 * 1024
@@ -37,10 +38,14 @@ _CONFIG_KEY = r"^[A-Za-z][A-Za-z0-9_.-]*$"
 _HOST_NAME = r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 # The same without the length look-ahead, for pydantic's regex engine (length checked apart).
 _DNS_NAME = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+# `{service}` in a connectEnv value: the address of a needed service.
+_NEED_REF = re.compile(r"\{([a-z0-9-]+)\}")
 
 ServiceName = Annotated[str, Field(pattern=_NAME, max_length=63)]
 HostName = Annotated[str, Field(pattern=_NAME, max_length=63)]
 AbsolutePath = Annotated[str, Field(pattern=r"^/")]
+# `uid:gid` a host directory is created with, as the image's own user reads and writes it.
+Owner = Annotated[str, Field(pattern=r"^[0-9]{1,10}:[0-9]{1,10}$")]
 
 
 class Problems(ValueError):
@@ -83,7 +88,8 @@ class Host(Model):
     )
     ssh_opts: tuple[str, ...] = Field(
         default=(),
-        description="Extra `ssh` options for an `ssh://` host, e.g. `-o StrictHostKeyChecking=yes`.",
+        description="Extra `ssh` options for an `ssh://` host, after the ones that pin hostKey "
+        "(e.g. `-o ConnectTimeout=10`).",
     )
     memory: MemoryBytes = Field(description="Physical memory of the host, Docker units (`16G`).")
     cpus: Cpus = Field(gt=0, description="vCPUs of the host.")
@@ -102,6 +108,22 @@ class Host(Model):
         description="The host's public IPv4 address: its A record, and what Route 53 health checks probe.",
     )
     ipv6: IPv6Address | None = Field(default=None, description="The host's public IPv6 address: its AAAA record.")
+    host_key: str | None = Field(
+        default=None,
+        pattern=r"^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|ssh-rsa) [A-Za-z0-9+/]+={0,3}$",
+        description="The host's SSH public host key (`ssh-ed25519 AAAA...`, from `ssh-keyscan`); "
+        "pinned for the bootstrap commands and the docker provider alike. Required for an ssh:// host.",
+    )
+    ssh_key_secret: Annotated[str, Field(pattern=_CONFIG_KEY)] = Field(
+        default="deploySshKey",
+        description="Secret config key holding the private SSH key the bootstrap commands log in with; "
+        "the same key must be in the SSH agent for the docker provider.",
+    )
+    swarm: Literal["manager", "worker"] | None = Field(
+        default=None,
+        description="This host's role in the stack's Docker Swarm (one manager, any workers); "
+        "unset = a standalone host.",
+    )
 
     @model_validator(mode="after")
     def _reserve_fits(self) -> Self:
@@ -121,8 +143,44 @@ class Host(Model):
                     "must be a DNS name (`vps1.ziggie.example`) when ipv4 or ipv6 is set: it names the address records",
                 )
             )
+        if self.over_ssh and self.host_key is None:
+            problems.append((("hostKey",), "is required for an ssh:// dockerHost: the host key is pinned"))
+        if not self.over_ssh and self.host_key is not None:
+            problems.append((("hostKey",), "only applies to an ssh:// dockerHost"))
+        if self.swarm is not None and not self.over_ssh:
+            problems.append((("swarm",), "needs an ssh:// dockerHost: the local daemon is not bootstrapped"))
+        elif self.swarm is not None:
+            try:
+                IPv4Address(self.ssh_address)
+            except ValueError:
+                problems.append(
+                    (("dockerHost",), f"{self.ssh_address} is not an IPv4 address; a swarm advertises an IP")
+                )
         _raise(problems)
         return self
+
+    @property
+    def over_ssh(self) -> bool:
+        """True when the daemon is reached over SSH (a VPS), false for the local socket."""
+        return self.docker_host.startswith("ssh://")
+
+    @property
+    def ssh_user(self) -> str:
+        """The login user of an ssh:// dockerHost (`deploy` in `ssh://deploy@host`)."""
+        authority = self.docker_host.removeprefix("ssh://")
+        return authority.split("@", 1)[0] if "@" in authority else "root"
+
+    @property
+    def ssh_address(self) -> str:
+        """The address of an ssh:// dockerHost, without user and port."""
+        authority = self.docker_host.removeprefix("ssh://").rsplit("@", 1)[-1]
+        return authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
+
+    @property
+    def ssh_port(self) -> int:
+        """The SSH port of an ssh:// dockerHost (22 unless it names one)."""
+        authority = self.docker_host.removeprefix("ssh://").rsplit("@", 1)[-1]
+        return int(authority.rsplit(":", 1)[1]) if authority.count(":") == 1 else 22
 
     @property
     def pool_memory(self) -> int:
@@ -182,7 +240,19 @@ class Volume(Model):
         default=None,
         description="Host directory the volume binds to (the NVMe data paths); none = Docker's own storage.",
     )
+    owner: Owner | None = Field(
+        default=None,
+        description="`uid:gid` the host bootstrap creates bindPath with: the user the image runs as.",
+    )
     read_only: bool = Field(default=False, description="Mount read-only.")
+
+    @model_validator(mode="after")
+    def _owner_with_bind(self) -> Self:
+        if self.bind_path is not None and self.owner is None:
+            raise Problems([(("owner",), "is required with bindPath: the host bootstrap creates the directory")])
+        if self.bind_path is None and self.owner is not None:
+            raise Problems([(("owner",), "only applies with bindPath")])
+        return self
 
 
 class BindMount(Model):
@@ -191,6 +261,11 @@ class BindMount(Model):
     source: AbsolutePath = Field(description="Path on the host.")
     target: AbsolutePath = Field(description="Path inside the container.")
     read_only: bool = Field(default=True, description="Mount read-only (the default).")
+    owner: Owner | None = Field(
+        default=None,
+        description="`uid:gid` the host bootstrap creates the source directory with; "
+        "unset = a path every host already has (`/sys`, the Docker socket).",
+    )
 
 
 class Port(Model):
@@ -225,9 +300,29 @@ class Service(Model):
     host: HostName | None = Field(
         default=None, description="Host the service runs on; defaults to the stack's defaultHost."
     )
+    every_host: bool = Field(
+        default=False,
+        description="Run one copy on every host of the stack (per-host agents), each named "
+        "`<service>-<host>`; excludes host.",
+    )
+    needs: tuple[ServiceName, ...] = Field(
+        default=(),
+        description="Services this one talks to: it starts after each is healthy, and the "
+        "service-reachability policy checks it can reach them.",
+    )
+    connect_env: dict[Annotated[str, Field(pattern=_ENV_NAME)], str] = Field(
+        default_factory=dict,
+        description="Environment derived from needs: variable -> value in which `{service}` stands for "
+        "that needed service's address (`http://{ollama}:11434`).",
+    )
     memory: MemoryBytes = Field(description="Memory limit (`docker run --memory`), whole MiB.")
     memory_reservation: MemoryBytes | None = Field(
         default=None, description="Memory soft limit (`--memory-reservation`), whole MiB."
+    )
+    memory_swap: MemoryBytes | None = Field(
+        default=None,
+        description="Memory plus swap limit (`--memory-swap`), whole MiB; unset = the memory limit, "
+        "so the container cannot swap.",
     )
     cpus: Cpus = Field(gt=0, description="CPU limit in vCPUs (`--cpus`).")
     cpu_reservation: Cpus | None = Field(
@@ -273,6 +368,37 @@ class Service(Model):
                 problems.append(((key,), f"{value} bytes is not a whole number of MiB (Docker takes it in MB)"))
         if self.memory < DOCKER_MIN_MEMORY:
             problems.append((("memory",), f"{self.memory} bytes is below Docker's 6M minimum"))
+        if self.memory_swap is not None and self.memory_swap % MIB:
+            problems.append(
+                (("memorySwap",), f"{self.memory_swap} bytes is not a whole number of MiB (Docker takes it in MB)")
+            )
+        if self.memory_swap is not None and self.memory_swap < self.memory:
+            problems.append(
+                (
+                    ("memorySwap",),
+                    f"{format_mem(self.memory_swap)} is below the memory limit {format_mem(self.memory)} "
+                    "(it counts memory plus swap)",
+                )
+            )
+        if not cpus_round_trips(self.cpus):
+            below, above = nearest_round_tripping(self.cpus)
+            nearest = " or ".join(str(v) for v in (below, above) if v is not None)
+            problems.append(
+                (
+                    ("cpus",),
+                    f"{self.cpus} cannot be sent as the docker provider reads it back "  # noqa: S608 - no SQL
+                    f"(NanoCPUs read back as {cpus_readback(self.cpus)!r}, so every `pulumi up` would replace "
+                    f"the container); nearest values that round-trip: {nearest}",
+                )
+            )
+        if self.every_host and self.host is not None:
+            problems.append((("host",), "cannot be set with everyHost: the service runs on every host"))
+        for variable, template in sorted(self.connect_env.items()):
+            for ref in _NEED_REF.findall(template):
+                if ref not in self.needs:
+                    problems.append((("connectEnv", variable), f"{{{ref}}} is not one of needs"))
+            if variable in self.env or variable in self.secret_env:
+                problems.append((("connectEnv", variable), "is also set in env or secretEnv"))
         if self.memory_reservation is not None and self.memory_reservation > self.memory:
             problems.append(
                 (
@@ -293,6 +419,22 @@ class Service(Model):
             problems.append((("volumes",), f"mount target {target} is used twice"))
         _raise(problems)
         return self
+
+    def host_directories(self) -> list[tuple[str, str]]:
+        """(host path, `uid:gid`) of each directory this service needs created on its host."""
+        found = [(v.bind_path, v.owner) for v in self.volumes if v.bind_path is not None and v.owner is not None]
+        found += [(m.source, m.owner) for m in self.mounts if m.owner is not None]
+        return found
+
+    @property
+    def cpus_wire(self) -> str:
+        """The cpus string sent to the provider: the exact form it reads back."""
+        return cpus_readback(self.cpus)
+
+    @property
+    def memory_swap_mib(self) -> int:
+        """memory_swap sent to Docker, MiB: the service's own, else the memory limit (no swap)."""
+        return (self.memory_swap or self.memory) // MIB
 
     @property
     def cpu_shares(self) -> int | None:
@@ -643,23 +785,36 @@ class StackConfig(Model):
                 continue
             if service.host is not None and service.host not in self.hosts:
                 problems.append((("services", name, "host"), f"{service.host!r} is not one of the hosts ({hosts})"))
-            elif service.host is None and self.default_host is None and len(self.hosts) > 1:
+            elif service.host is None and self.default_host is None and len(self.hosts) > 1 and not service.every_host:
                 problems.append((("services", name, "host"), "is required: there are several hosts and no defaultHost"))
             if service.image is None and not (self.primary and self.primary.mirror_images):
                 problems.append(
                     (("services", name, "image"), "is required: set the release tag or digest for this stack")
                 )
         volumes: dict[tuple[str, str], str] = {}
+        owners: dict[tuple[str, str], tuple[str, str]] = {}
         for name, service in self.enabled_services().items():
             if service.host is not None and service.host not in self.hosts:
                 continue
-            for volume in service.volumes:
-                key = (self.host_of(name), volume.name)
-                if key in volumes:
-                    problems.append(
-                        (("services", name, "volumes"), f"volume {volume.name!r} is already used by {volumes[key]}")
-                    )
-                volumes[key] = name
+            for host_name in self.hosts_of(name):
+                for volume in service.volumes:
+                    key = (host_name, volume.name)
+                    if key in volumes:
+                        problems.append(
+                            (("services", name, "volumes"), f"volume {volume.name!r} is already used by {volumes[key]}")
+                        )
+                    volumes[key] = name
+                for path, owner in service.host_directories():
+                    seen_owner = owners.setdefault((host_name, path), (owner, name))
+                    if seen_owner[0] != owner:
+                        problems.append(
+                            (
+                                ("services", name),
+                                f"host directory {path} is owned {owner} here but {seen_owner[0]} by {seen_owner[1]}",
+                            )
+                        )
+        problems += self._needs_problems()
+        problems += self._swarm_problems()
         if self.cloud.aws_dr and self.aws is None:
             problems.append((("aws",), "is required when cloud.awsDr is true"))
         if self.aws is not None and not self.cloud.aws_dr:
@@ -770,11 +925,79 @@ class StackConfig(Model):
         return {name: s for name, s in sorted(self.services.items()) if s.enabled}
 
     def host_of(self, service: str) -> str:
-        """The host a service is placed on."""
+        """The host a single-copy service is placed on."""
         placed = self.services[service].host or self.default_host
         if placed is None:
             return next(iter(self.hosts))
         return placed
+
+    def hosts_of(self, service: str) -> list[str]:
+        """Every host a service runs on: all of them for an everyHost service, else its one host."""
+        if self.services[service].every_host:
+            return list(self.hosts)
+        return [self.host_of(service)]
+
+    def container_name(self, service: str, host: str) -> str:
+        """The Docker name of a service's container on a host; per-host copies carry the host.
+
+        Names resolve across the swarm's overlay network, so they must be unique across hosts.
+        """
+        return f"{service}-{host}" if self.services[service].every_host else service
+
+    def address_of(self, service: str, from_host: str) -> str:
+        """How a container on `from_host` names `service`: its copy on the same host, if per-host."""
+        if self.services[service].every_host:
+            return self.container_name(service, from_host)
+        return self.container_name(service, self.host_of(service))
+
+    def connect_env(self, service: str, host: str) -> dict[str, str]:
+        """The service's connectEnv with each `{need}` replaced by that need's address."""
+        return {
+            variable: _NEED_REF.sub(lambda m: self.address_of(m.group(1), host), value)
+            for variable, value in sorted(self.services[service].connect_env.items())
+        }
+
+    def swarm_manager(self) -> str | None:
+        """The host that manages the stack's Docker Swarm, if the stack has one."""
+        return next((name for name, host in self.hosts.items() if host.swarm == "manager"), None)
+
+    def ssh_key_secrets(self) -> set[str]:
+        """Secret config keys holding the SSH keys the ssh:// hosts are bootstrapped with."""
+        return {host.ssh_key_secret for host in self.hosts.values() if host.over_ssh}
+
+    def _needs_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Needs that name no catalog service, the service itself, or close a cycle."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for name, service in self.services.items():
+            for i, need in enumerate(service.needs):
+                if need == name:
+                    problems.append((("services", name, "needs", i), f"{name} cannot need itself"))
+                elif need not in self.services:
+                    problems.append((("services", name, "needs", i), f"{need!r} is not a service of this stack"))
+                elif self.services[need].healthcheck is None:
+                    problems.append(
+                        (
+                            ("services", name, "needs", i),
+                            f"{need} has no health check, so {name} cannot wait until it is healthy",
+                        )
+                    )
+        # A cycle would deadlock the start order: each waits for the other to be healthy.
+        graph = {n: [d for d in s.needs if d in self.services and d != n] for n, s in self.services.items()}
+        reported: set[frozenset[str]] = set()
+        for start in sorted(graph):
+            cycle = _cycle_from(start, graph)
+            if cycle is not None and frozenset(cycle) not in reported:
+                reported.add(frozenset(cycle))
+                problems.append((("services", start, "needs"), "cycle: " + " -> ".join([*cycle, cycle[0]])))
+        return problems
+
+    def _swarm_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        roles = {name: host.swarm for name, host in self.hosts.items() if host.swarm is not None}
+        managers = [name for name, role in roles.items() if role == "manager"]
+        if roles and len(managers) != 1:
+            found = ", ".join(managers) or "none"
+            return [(("hosts",), f"a swarm needs exactly one manager host (found: {found})")]
+        return []
 
     def secret_keys(self) -> set[str]:
         """Config keys the enabled services read as secrets."""
@@ -791,5 +1014,25 @@ class StackConfig(Model):
     def secrets_from_config(self) -> set[str]:
         """Secret keys this stack reads from its own config (the rest come from replicas)."""
         if self.primary is not None and self.primary.secrets_from_replicas:
-            return set()
-        return self.secret_keys() | set(self.aws.replicated_secrets if self.aws else ())
+            return self.ssh_key_secrets()
+        return self.secret_keys() | set(self.aws.replicated_secrets if self.aws else ()) | self.ssh_key_secrets()
+
+
+def _cycle_from(start: str, graph: dict[str, list[str]]) -> list[str] | None:
+    """A cycle through `start` in the needs graph, as the list of services on it, or None."""
+    path: list[str] = []
+
+    def walk(node: str, seen: set[str]) -> list[str] | None:
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt == start:
+                return list(path)
+            if nxt not in seen:
+                seen.add(nxt)
+                found = walk(nxt, seen)
+                if found is not None:
+                    return found
+        path.pop()
+        return None
+
+    return walk(start, {start})

@@ -23,7 +23,7 @@ from generated.scrape_targets import Copies, per_host_copies
 def monitoring_files(
     cfg: StackConfig, secrets: Mapping[str, pulumi.Output[str]], copies: Copies = per_host_copies
 ) -> dict[str, list[GeneratedFile]]:
-    """Container name -> the generated files it receives, for the monitoring services the stack runs."""
+    """Service -> the generated files each of its containers receives (every host's copy alike)."""
     services = cfg.enabled_services()
     files: dict[str, list[GeneratedFile]] = {}
     if "prometheus" in services:
@@ -34,6 +34,6 @@ def monitoring_files(
         files["loki"] = loki_files(cfg)
     if "grafana" in services:
         files["grafana"] = grafana_files(cfg, copies)
-    for container in copies(cfg, "promtail").values():
-        files[container] = promtail_files(cfg)
+    if "promtail" in services:
+        files["promtail"] = promtail_files(cfg)
     return files

@@ -4,10 +4,11 @@
 the prometheus.yml renderer places them in its document. Every target carries the labels the
 alert rules and their summaries read: `service` and `host`.
 
-Per-host agents (node-exporter, cadvisor, promtail) run once on every host of a stack; where the
-copies run and how each is named is one parameter, `copies(cfg, service) -> {host: container}`,
-so the naming rule lives in one place: `per_host_copies` (a copy per host, `node-exporter-vps2`)
-or `placed_copy` (one container on the service's placed host).
+Per-host agents (the catalog's `everyHost` services: node-exporter, cadvisor, promtail) run once
+on every host of a stack; where the copies run and how each is named is one parameter,
+`copies(cfg, service) -> {host: container}`: `per_host_copies` follows the stack config (a copy
+per host, named by `StackConfig.container_name`, `node-exporter-vps2`); `placed_copy` is one
+container on the service's placed host, for comparison in tests.
 """
 
 from __future__ import annotations
@@ -17,9 +18,6 @@ from collections.abc import Callable
 from typing import Any
 
 from config.models import StackConfig
-
-AGENTS = ("node-exporter", "cadvisor", "promtail")
-"""Services that run a copy on every host of a stack."""
 
 ALERTMANAGER_PORT = 9093
 PROMETHEUS_CONFIG = "/etc/prometheus/prometheus.yml"
@@ -32,11 +30,11 @@ Copies = Callable[[StackConfig, str], dict[str, str]]
 
 
 def per_host_copies(cfg: StackConfig, service: str) -> dict[str, str]:
-    """A copy on every host, named `<service>-<host>` on a multi-host stack (`node-exporter-vps2`)."""
+    """Where the stack config runs the service: every host for an everyHost one, each copy by its name."""
     spec = cfg.services.get(service)
     if spec is None or not spec.enabled:
         return {}
-    return {host: f"{service}-{host}" if len(cfg.hosts) > 1 else service for host in cfg.hosts}
+    return {host: cfg.container_name(service, host) for host in cfg.hosts_of(service)}
 
 
 def placed_copy(cfg: StackConfig, service: str) -> dict[str, str]:
@@ -51,7 +49,7 @@ def placements(cfg: StackConfig, copies: Copies = per_host_copies) -> list[tuple
     """(service, host) for every container the stack runs: an agent once per copy, the rest where placed."""
     placed: list[tuple[str, str]] = []
     for name in cfg.enabled_services():
-        hosts = list(copies(cfg, name)) if name in AGENTS else [cfg.host_of(name)]
+        hosts = list(copies(cfg, name)) if cfg.services[name].every_host else [cfg.host_of(name)]
         placed += [(name, host) for host in hosts]
     return placed
 
@@ -67,7 +65,7 @@ def scrape_configs(cfg: StackConfig, copies: Copies = per_host_copies) -> list[d
         if service.metrics is None:
             continue
         port = service.metrics.port
-        if name in AGENTS:
+        if service.every_host:
             targets = [_static(f"{container}:{port}", name, host) for host, container in copies(cfg, name).items()]
         else:
             targets = [_static(f"{name}:{port}", name, cfg.host_of(name))]

@@ -17,6 +17,7 @@ from ziggie_policies import (
     pinned_images,
     secret_replication,
     secrets_not_plaintext,
+    service_reachability,
 )
 
 PolicyPack(
@@ -35,5 +36,6 @@ PolicyPack(
         secret_replication.policy,  # mandatory; requireReplication false in dev and dr
         failover_health_check.policy,  # mandatory
         failover_probe_target.policy,  # mandatory
+        service_reachability.policy,  # mandatory
     ],
 )

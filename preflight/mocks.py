@@ -75,6 +75,10 @@ class PreflightMocks(Mocks):
                 "versionStages": ["AWSCURRENT"],
                 "region": args.args.get("region", DEFAULT_REGION),
             }
+        if args.token == "docker:index/getRegistryImage:getRegistryImage":
+            # The registry's current digest of a tag; a real preview asks the registry.
+            name = str(args.args.get("name"))
+            return {"id": name, "name": name, "sha256Digest": f"sha256:{_hex(f'registry:{name}')}"}
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": ACCOUNT_ID,
@@ -212,6 +216,8 @@ class RecordingMonitor(MockMonitor):
                 property_dependencies=property_dependencies,
                 protect=bool(getattr(request, "protect", False)),
                 retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
+                ignore_changes=tuple(getattr(request, "ignoreChanges", ())),
+                additional_secret_outputs=tuple(getattr(request, "additionalSecretOutputs", ())),
                 inputs=_tidy(
                     json_format.MessageToDict(request.object if hasattr(request, "object") else request.properties)
                 ),

@@ -37,6 +37,10 @@ class RecordedResource:
     property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     protect: bool = False
     retain_on_delete: bool = False
+    ignore_changes: tuple[str, ...] = ()
+    """Input paths the engine ignores when diffing against state (`ignore_changes`)."""
+    additional_secret_outputs: tuple[str, ...] = ()
+    """Outputs the engine stores as secrets although the provider returns them plain."""
     inputs: dict[str, Any] = field(default_factory=dict)
     """Inputs in wire form: secrets stay wrapped in the secret signature object."""
     outputs: dict[str, Any] = field(default_factory=dict)

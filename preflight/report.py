@@ -124,6 +124,77 @@ def allocations(plan: PlanResult) -> list[HostAllocation]:
     return result
 
 
+REMOTE_COMMAND = "command:remote:Command"
+NETWORK = "docker:index/network:Network"
+
+
+@dataclass(frozen=True)
+class HostPreparation:
+    """What a host gets before its containers, and which networks its containers join."""
+
+    host: str
+    swarm: str | None
+    commands: tuple[tuple[str, str], ...]
+    """(resource name, command) of each bootstrap step, in dependency order; never the key."""
+    networks: tuple[tuple[str, str], ...]
+    """(name, driver) of each network this host creates."""
+    container_networks: tuple[tuple[str, tuple[str, ...]], ...]
+    """(container, network names) of each container on the host."""
+
+
+def host_preparation(plan: PlanResult) -> list[HostPreparation]:
+    """Per host: bootstrap commands (their text only: the connection with the key stays out),
+    swarm role, the networks it creates and each container's networks."""
+    providers = {r.urn: r for r in plan.resources if r.type == DOCKER_PROVIDER}
+    result = []
+    for name, host in plan.config.hosts.items():
+        commands = [r for r in plan.resources if r.type == REMOTE_COMMAND and r.name.startswith(f"{name}-bootstrap-")]
+        ordered = sorted(commands, key=lambda r: (len(r.dependencies), r.name))
+        on_host = [
+            r
+            for r in plan.resources
+            if r.provider_urn in providers and providers[r.provider_urn].inputs.get("host") == host.docker_host
+        ]
+        result.append(
+            HostPreparation(
+                host=name,
+                swarm=host.swarm,
+                commands=tuple((r.name, str(r.inputs.get("create", ""))) for r in ordered),
+                networks=tuple(
+                    (str(r.inputs.get("name")), str(r.inputs.get("driver"))) for r in on_host if r.type == NETWORK
+                ),
+                container_networks=tuple(
+                    sorted(
+                        (
+                            str(r.inputs.get("name", r.name)),
+                            tuple(str(n.get("name")) for n in r.inputs.get("networksAdvanced", [])),
+                        )
+                        for r in on_host
+                        if r.type == CONTAINER
+                    )
+                ),
+            )
+        )
+    return result
+
+
+def _preparation_lines(plan: PlanResult) -> list[str]:
+    lines: list[str] = []
+    for prep in host_preparation(plan):
+        role = f"swarm {prep.swarm}" if prep.swarm else "standalone"
+        lines += ["", f"host {prep.host} ({role}): before its containers"]
+        if not prep.commands:
+            lines.append("  no bootstrap (the local daemon)")
+        for name, command in prep.commands:
+            lines.append(f"  {name}:")
+            lines += [f"    {line}" for line in command.splitlines()]
+        for network, driver in prep.networks:
+            lines.append(f"  network {network} ({driver})")
+        joined = sorted({n for _, names in prep.container_networks for n in names})
+        lines.append(f"  {len(prep.container_networks)} containers join: {', '.join(joined) or 'no network'}")
+    return lines
+
+
 def _gib(n: int) -> str:
     return format_gib(n).removesuffix(" GiB")
 
@@ -208,10 +279,15 @@ def verdict(report: Report) -> str:
 # --- the pieces every format shares -----------------------------------------------------------
 
 
+def _vcpus(value: Decimal) -> str:
+    """CPU limits to two places, or three where the value has them (0.045 must not read as 0.04)."""
+    return f"{value:.3f}" if value != round(value, 2) else f"{value:.2f}"
+
+
 def _host_rows(host: HostAllocation) -> list[list[str]]:
     rows = [["service", "tier", "mem limit", "mem reserve", "cpus", "cpu reserve"]]
     rows += [
-        [c.service, c.tier, _gib(c.memory), _gib(c.memory_reservation), f"{c.cpus:.2f}", f"{c.cpu_reservation:.2f}"]
+        [c.service, c.tier, _gib(c.memory), _gib(c.memory_reservation), _vcpus(c.cpus), f"{c.cpu_reservation:.2f}"]
         for c in host.containers
     ]
     rows.append(
@@ -220,7 +296,8 @@ def _host_rows(host: HostAllocation) -> list[list[str]]:
             "",
             _gib(host.memory),
             _gib(host.memory_reservation),
-            f"{host.cpus:.2f}",
+            _vcpus(host.cpus),
+            # Reservations are read back from cpu_shares (1024 per vCPU): two places are honest.
             f"{host.cpu_reservation:.2f}",
         ]
     )
@@ -313,6 +390,7 @@ def render_text(report: Report) -> str:
         lines += ["", "warnings", *[f"  {w}" for w in plan.warnings]]
     for host in allocations(plan):
         lines += ["", _host_title(host), *_table(_host_rows(host))]
+    lines += _preparation_lines(plan)
     for title, resources in _groups(plan):
         lines += ["", f"{title} ({len(resources)} resources)", *_table([_resource_row(r) for r in resources])]
     body = outputs_yaml(plan)
@@ -374,6 +452,16 @@ def render_json(report: Report) -> dict[str, Any]:
     document["outputs"] = {
         k: "[secret]" if k in plan.secret_outputs else redact(v) for k, v in sorted(plan.outputs.items())
     }
+    document["hosts"] = [
+        {
+            "host": prep.host,
+            "swarm": prep.swarm,
+            "bootstrap": [{"name": name, "command": command} for name, command in prep.commands],
+            "networks": [{"name": name, "driver": driver} for name, driver in prep.networks],
+            "containerNetworks": {container: list(names) for container, names in prep.container_networks},
+        }
+        for prep in host_preparation(plan)
+    ]
     document["files"] = files_json(report.files, report.show_files)
     readiness = dr_readiness(plan)
     if readiness is not None:
@@ -440,6 +528,14 @@ def render_markdown(report: Report, limit: int = MARKDOWN_LIMIT) -> str:
         lines += ["#### Hosts", ""]
         for host in hosts:
             lines += [f"**{_host_title(host)}**", "", *_md_table(_host_rows(host), right_from=2), ""]
+        for prep in host_preparation(plan):
+            role = f"swarm {prep.swarm}" if prep.swarm else "standalone"
+            networks = sorted({n for _, names in prep.container_networks for n in names})
+            lines.append(
+                f"- {prep.host} ({role}): {len(prep.commands)} bootstrap commands before its containers; "
+                f"{len(prep.container_networks)} containers on {', '.join(networks) or 'no network'}"
+            )
+        lines.append("")
     files = report.files
     if files:
         rows = [["container", "path", "size"], *([f"{f.host}/{f.container}", f.path, size_text(f)] for f in files)]

@@ -18,7 +18,7 @@ import yaml
 
 from config.catalog import DEFAULT_CATALOG
 from config.loader import STRING_KEYS, STRUCTURED_KEYS, load_stack_config
-from config.models import SMTP_PASSWORD_KEY, StackConfig
+from config.models import SMTP_PASSWORD_KEY, Host, StackConfig
 from preflight.project import apply_project_config, load_project
 from preflight.stackfile import read_stack_file
 
@@ -29,7 +29,9 @@ STACKS = ["dev", "prod", "dr"]
 
 MODEL_KEYS = {field.alias or name: field for name, field in StackConfig.model_fields.items()}
 SECRET_KEYS = {key for entry in DEFAULT_CATALOG.values() for key in entry.get("secretEnv", {}).values()} | {
-    SMTP_PASSWORD_KEY
+    SMTP_PASSWORD_KEY,
+    # The SSH key the ssh:// hosts are bootstrapped with (Host.sshKeySecret's default).
+    Host.model_fields["ssh_key_secret"].default,
 }
 # The smallest stack the program accepts: one host, one service that reads no secret.
 MINIMAL: dict[str, str] = {

@@ -116,6 +116,29 @@ def container_name(props: Mapping[str, Any], resource_name: str) -> str:
     return name if isinstance(name, str) and name else resource_name
 
 
+SERVICE_LABEL: Final = "ziggie.service"
+NEEDS_LABEL: Final = "ziggie.needs"
+HOST_LABEL: Final = "ziggie.host"
+
+
+def label(props: Mapping[str, Any], name: str) -> str | None:
+    """The value of a container label (``labels`` is a list of ``{label, value}``), or None."""
+    for entry in elements(prop(props, "labels")):
+        if isinstance(entry, Mapping) and prop(entry, "label") == name:
+            value = prop(entry, "value")
+            return value if isinstance(value, str) else None
+    return None
+
+
+def service_name(props: Mapping[str, Any], resource_name: str) -> str:
+    """The catalog service a container runs (its ``ziggie.service`` label), else its Docker name.
+
+    Per-host copies of one service carry the host in their Docker name (``cadvisor-vps2``) and
+    share the service label, so an exception granted to the service covers every copy.
+    """
+    return label(props, SERVICE_LABEL) or container_name(props, resource_name)
+
+
 def to_decimal(value: Any) -> Decimal | None:
     """An exact Decimal of a JSON number or decimal string; None when it is neither.
 

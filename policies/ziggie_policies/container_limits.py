@@ -3,6 +3,11 @@
 An unbounded container can take a whole host down with it, and a reservation above its limit
 is a promise the kernel can never keep. ``memory`` and ``memoryReservation`` are MiB;
 ``cpus`` is a decimal string; a CPU reservation is ``cpuShares / 1024`` vCPU.
+
+Swap counts too: ``memorySwap`` is memory plus swap, MiB. Unset, Docker lets a container swap
+as much again as its memory limit (and -1 without bound), so the limit the other policies
+check would not be the one the kernel enforces. A container may swap only when the policy
+config allows it by name (or service), with the reason.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Any, Final
 
 from pulumi_policy import (
     EnforcementLevel,
+    PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -20,14 +26,28 @@ from pulumi_policy import (
 
 from ziggie_policies._support import (
     CONTAINER,
+    NAME_TO_REASON,
     SHARES_PER_CPU,
     UNKNOWN,
     container_name,
     prop,
+    read_config,
+    service_name,
     to_decimal,
 )
 
 NAME: Final = "container-limits"
+
+CONFIG_SCHEMA: Final = PolicyConfigSchema(
+    properties={
+        "allowSwap": {
+            **NAME_TO_REASON,
+            "default": {},
+            "description": "Containers (by Docker name, or by service for every per-host copy) allowed a "
+            "memorySwap above their memory limit, each with the reason.",
+        },
+    }
+)
 
 
 def _plain(value: Decimal) -> str:
@@ -39,8 +59,10 @@ def _shown(raw: Any, parsed: Decimal | None) -> str:
     return _plain(parsed) if parsed is not None else repr(raw)
 
 
-def limit_violations(resource_type: str, resource_name: str, props: Mapping[str, Any]) -> list[str]:
-    """The missing limits and over-limit reservations of one container."""
+def limit_violations(
+    resource_type: str, resource_name: str, props: Mapping[str, Any], config: Mapping[str, Any] | None = None
+) -> list[str]:
+    """The missing limits, over-limit reservations and unbounded swap of one container."""
     if resource_type != CONTAINER:
         return []
     who = f"container {container_name(props, resource_name)}"
@@ -62,6 +84,28 @@ def limit_violations(resource_type: str, resource_name: str, props: Mapping[str,
         found.append(f"{who}: CPU limit {_shown(raw_cpus, cpus)} is not a number of vCPU > 0")
         cpus = None
 
+    allow_swap = (config or {}).get("allowSwap", {})
+    swap_allowed = (
+        container_name(props, resource_name) in allow_swap or service_name(props, resource_name) in allow_swap
+    )
+    raw_swap = prop(props, "memorySwap")
+    swap = to_decimal(raw_swap)
+    if memory is not None and not swap_allowed and raw_swap is not UNKNOWN:
+        if raw_swap is None:
+            found.append(
+                f"{who}: no memorySwap; Docker then allows {_plain(memory)} MiB of swap on top of the "
+                f"{_plain(memory)} MiB limit; set memorySwap {_plain(memory)}"
+            )
+        elif swap is None or swap < 0:
+            found.append(
+                f"{who}: memorySwap {_shown(raw_swap, swap)} leaves swap unbounded; set memorySwap {_plain(memory)}"
+            )
+        elif swap > memory:
+            found.append(
+                f"{who}: memorySwap {_plain(swap)} MiB lets it swap {_plain(swap - memory)} MiB beyond the "
+                f"{_plain(memory)} MiB limit; allow it in allowSwap or set memorySwap {_plain(memory)}"
+            )
+
     reservation = to_decimal(prop(props, "memoryReservation"))
     if memory is not None and reservation is not None and reservation > memory:
         found.append(f"{who}: memory reservation {_plain(reservation)} MiB exceeds the {_plain(memory)} MiB limit")
@@ -81,14 +125,16 @@ def limit_violations(resource_type: str, resource_name: str, props: Mapping[str,
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if args.resource_type != CONTAINER:
         return
-    for message in limit_violations(args.resource_type, args.name, args.props):
+    config = read_config(NAME, CONFIG_SCHEMA, args.get_config())
+    for message in limit_violations(args.resource_type, args.name, args.props, config):
         report_violation(message, None)
 
 
 policy: Final = ResourceValidationPolicy(
     name=NAME,
     description="Requires every container to set a memory and a CPU limit above zero, with no "
-    "reservation above its limit.",
+    "reservation above its limit and no swap beyond it unless allowed.",
     validate=_validate,
     enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=CONFIG_SCHEMA,
 )

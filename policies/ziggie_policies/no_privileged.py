@@ -27,6 +27,7 @@ from ziggie_policies._support import (
     elements,
     prop,
     read_config,
+    service_name,
 )
 
 NAME: Final = "no-privileged"
@@ -37,7 +38,7 @@ CONFIG_SCHEMA: Final = PolicyConfigSchema(
         "allowed": {
             **NAME_TO_REASON,
             "default": {},
-            "description": "Containers (by Docker name) allowed privileged mode, host networking or "
+            "description": "Containers (by Docker name, or by service for every per-host copy) allowed privileged mode, host networking or "
             "the Docker socket, each with the reason.",
         },
     }
@@ -51,7 +52,7 @@ def privilege_violations(
     if resource_type != CONTAINER:
         return []
     name = container_name(props, resource_name)
-    if name in config["allowed"]:
+    if name in config["allowed"] or service_name(props, resource_name) in config["allowed"]:
         return []
     who = f"container {name}"
     found: list[str] = []

@@ -6,10 +6,18 @@ is a registry port, not a tag. On top of the library, three gaps of its Python p
 as Docker closes them: whitespace (Python's ``$`` matches before a final newline), the
 255-character limit on the whole name (the port measures only the path) and a bare 64-hex
 string (an image ID, which Docker refuses as a repository name).
+
+Two forms pin by content without a digest in the reference: a container that runs an image ID
+(``sha256:<64 hex>``, what the program sends for a tag it tracks), and a remote image whose
+tag is tracked by the registry digest in its ``pullTriggers`` (pulled again, and its
+containers replaced, whenever the tag moves). An image ID satisfies ``requireDigest``; a
+tracked tag does only for the repositories ``trackedTags`` lists, since the image it names
+changes whenever the registry's tag moves.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -28,11 +36,13 @@ from ziggie_policies._support import (
     REMOTE_IMAGE,
     UNKNOWN,
     container_name,
+    elements,
     prop,
     read_config,
 )
 
 NAME: Final = "pinned-images"
+IMAGE_ID: Final = re.compile(r"^sha256:[0-9a-f]{64}$")
 DEFAULT_FLOATING_TAGS: Final = ("latest", "stable", "edge", "main", "master", "nightly", "dev")
 _NAME_TOTAL_LENGTH_MAX: Final[int] = _reference.NAME_TOTAL_LENGTH_MAX
 
@@ -45,6 +55,14 @@ CONFIG_SCHEMA: Final = PolicyConfigSchema(
             "default": list(DEFAULT_FLOATING_TAGS),
             "description": "Tags that move to new images by convention, so they pin nothing "
             "(compared case-insensitively).",
+        },
+        "trackedTags": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "uniqueItems": True,
+            "default": [],
+            "description": "Repositories (as written, without tag) whose tag may stand in for a digest under "
+            "requireDigest when the remote image tracks the registry digest in its pullTriggers.",
         },
         "requireDigest": {
             "type": "boolean",
@@ -83,24 +101,40 @@ def reference_problem(reference: str, floating_tags: frozenset[str], require_dig
     return None
 
 
+def _repository(reference: Any) -> str | None:
+    """The repository of a valid reference as written (`myoung34/github-runner`), else None."""
+    if not isinstance(reference, str):
+        return None
+    try:
+        return str(_reference.Reference.parse(reference)["name"])
+    except (_reference.InvalidReference, InvalidDigest):
+        return None
+
+
 def image_violations(
     resource_type: str, resource_name: str, props: Mapping[str, Any], config: Mapping[str, Any]
 ) -> list[str]:
     """The violations of one resource's image reference."""
     if resource_type not in (CONTAINER, REMOTE_IMAGE):
         return []
+    tracked = False
     if resource_type == CONTAINER:
         reference, who = prop(props, "image"), f"container {container_name(props, resource_name)}"
     else:
         reference, who = prop(props, "name"), f"remote image {resource_name}"
+        triggers = list(elements(prop(props, "pullTriggers")))
+        allowed = _repository(prop(props, "name")) in config["trackedTags"]
+        tracked = allowed and any(t is UNKNOWN or (isinstance(t, str) and IMAGE_ID.match(t)) for t in triggers)
     # An image that is only known once the update runs (a standby's image read from the
-    # primary's outputs) is checked where it is produced, not guessed at here.
+    # primary's outputs, a pulled image's ID) is checked where it is produced, not guessed at here.
     if reference is UNKNOWN:
         return []
     if not isinstance(reference, str):
         return [f"{who}: image is not set"]
+    if resource_type == CONTAINER and IMAGE_ID.match(reference):
+        return []  # an image ID names the content itself
     floating = frozenset(t.lower() for t in config["floatingTags"])
-    problem = reference_problem(reference, floating, bool(config["requireDigest"]))
+    problem = reference_problem(reference, floating, bool(config["requireDigest"]) and not tracked)
     return [] if problem is None else [f'{who}: image "{reference}" {problem}']
 
 

@@ -13,15 +13,16 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.docker_host import DockerHost, DockerHostArgs
-from config.models import Host, Logging, Network, Service
+from config.models import MIB, Host, Logging, Network, Service
 from generated import GeneratedFile
 from preflight.mocks import PreflightMocks, RecordingMonitor
 from preflight.records import RecordedResource, is_secret
 
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB"
 HOST = Host.model_validate(
     {
         "dockerHost": "ssh://deploy@203.0.113.10",
-        "sshOpts": ["-o", "StrictHostKeyChecking=yes"],
+        "hostKey": HOST_KEY,
         "memory": "16G",
         "cpus": "4",
         "osReserveMemory": "2G",
@@ -47,7 +48,12 @@ POSTGRES = Service.model_validate(
         "env": {"POSTGRES_USER": "ziggie"},
         "secretEnv": {"POSTGRES_PASSWORD": "postgresPassword"},
         "volumes": [
-            {"name": "postgres-data", "target": "/var/lib/postgresql/data", "bindPath": "/mnt/nvme/ziggie/postgres"}
+            {
+                "name": "postgres-data",
+                "target": "/var/lib/postgresql/data",
+                "bindPath": "/mnt/nvme/ziggie/postgres",
+                "owner": "70:70",
+            }
         ],
     }
 )
@@ -171,7 +177,17 @@ def test_every_child_uses_the_hosts_provider_and_parent(mocks: RecordingMonitor)
     provider = records["vps1-docker"]
     assert provider.inputs["host"] == "ssh://deploy@203.0.113.10"
     # Provider inputs that are not strings travel JSON-encoded, as the engine hands them to the plugin.
-    assert json.loads(provider.inputs["sshOpts"]) == ["-o", "StrictHostKeyChecking=yes"]
+    # Only the configured host key is trusted: no known_hosts file, the key printed by the command.
+    assert json.loads(provider.inputs["sshOpts"]) == [
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "GlobalKnownHostsFile=/dev/null",
+        "-o",
+        f"KnownHostsCommand=/bin/echo %H {HOST_KEY}",
+    ]
     component = records["vps1"]
     for name, record in records.items():
         if name in ("vps1", "vps1-docker") or record.type == "pulumi:pulumi:Stack":
@@ -222,3 +238,64 @@ def test_generated_files_are_uploaded_into_their_container_only(mocks: Recording
     assert is_secret(uploads[0]["content"])
     assert uploads[1]["content"] == "b = 2\n"
     assert "uploads" not in records["vps1-cadvisor"].inputs
+
+
+def test_cpus_and_swap_are_sent_as_the_provider_reads_them_back(mocks: RecordingMonitor) -> None:
+    one_cpu = POSTGRES.model_copy(update={"cpus": Decimal("1")})
+    records = run(mocks, lambda: DockerHost("vps1", host_args(services={"postgres": one_cpu, "cadvisor": CADVISOR})))
+    postgres = records["vps1-postgres"].inputs
+    # nanoInt64ToDecimalString(1e9) is "1.0": "1" would differ from state on every `up`.
+    assert postgres["cpus"] == "1.0", records["vps1-postgres"].urn
+    # Memory plus swap equals the memory limit: no swap.
+    assert postgres["memorySwap"] == postgres["memory"] == 3072
+    swapping = POSTGRES.model_copy(update={"memory_swap": 4 * 1024 * MIB})
+    assert swapping.memory_swap_mib == 4096
+
+
+def test_needs_order_containers_and_label_them(mocks: RecordingMonitor) -> None:
+    api = POSTGRES.model_copy(update={"needs": ("postgres",), "volumes": (), "env": {}, "secret_env": {}})
+
+    def build() -> None:
+        db_host = DockerHost("vps1", host_args())
+        DockerHost(
+            "vps2",
+            host_args(
+                host=HOST.model_copy(update={"docker_host": "ssh://deploy@203.0.113.11"}),
+                services={"ziggie-api": api},
+                images={"ziggie-api": IMAGE},
+                needs={"ziggie-api": [db_host.containers["postgres"]]},
+                connect_env={"ziggie-api": {"DATABASE_HOST": "postgres"}},
+                overlay="join",
+                overlay_network="ziggie-network",
+            ),
+        )
+
+    records = run(mocks, build)
+    consumer = records["vps2-ziggie-api"]
+    assert records["vps1-postgres"].urn in consumer.dependencies, consumer.urn
+    assert {"label": "ziggie.needs", "value": "postgres"} in consumer.inputs["labels"]
+    assert "DATABASE_HOST=postgres" in consumer.inputs["envs"]
+    assert "ziggie.needs" not in {lbl["label"] for lbl in records["vps1-postgres"].inputs["labels"]}
+
+
+def test_swarm_manager_creates_an_encrypted_attachable_overlay(mocks: RecordingMonitor) -> None:
+    records = run(mocks, lambda: DockerHost("vps1", host_args(overlay="create")))
+    network = records["vps1-network"]
+    assert network.inputs["driver"] == "overlay"
+    assert network.inputs["attachable"] is True
+    assert network.inputs["options"] == {"encrypted": "true"}
+    # The swarm adds its VNI to options, which the provider stores: ignored, or every `up` replaces it.
+    assert network.ignore_changes == ("options",), network.urn
+
+
+def test_swarm_worker_neither_looks_up_nor_creates_the_overlay(mocks: RecordingMonitor) -> None:
+    records = run(mocks, lambda: DockerHost("vps2", host_args(overlay="join", overlay_network="ziggie-network")))
+    assert not [r for r in records.values() if r.type == "docker:index/network:Network"]
+    assert records["vps2-postgres"].inputs["networksAdvanced"] == [{"name": "ziggie-network", "aliases": ["postgres"]}]
+
+
+def test_per_host_copy_is_named_and_aliased_per_host(mocks: RecordingMonitor) -> None:
+    records = run(mocks, lambda: DockerHost("vps1", host_args(container_names={"cadvisor": "cadvisor-vps1"})))
+    cadvisor = records["vps1-cadvisor"].inputs
+    assert cadvisor["name"] == "cadvisor-vps1"
+    assert cadvisor["networksAdvanced"] == [{"name": "ziggie-network", "aliases": ["cadvisor-vps1"]}]

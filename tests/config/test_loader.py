@@ -43,10 +43,12 @@ SECRETS = (
     "grafanaAdminPassword",
     "githubRunnerToken",
     "smtpPassword",
+    "deploySshKey",
 )
 
 VPS1 = {
     "dockerHost": "ssh://deploy@203.0.113.10",
+    "hostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB",
     "memory": "16G",
     "cpus": "4",
     "osReserveMemory": "2G",
@@ -147,6 +149,114 @@ ALL_SERVICES = sorted(DEFAULT_CATALOG)
 
 # (edit of the good stack, extra CLI keys {key: (value, is_secret)}, removed secrets, expected lines)
 BAD_INPUTS = [
+    # --- stable inputs, bounded swap ---------------------------------------------------------
+    pytest.param(
+        with_service("promtail", cpus="0.05"),
+        {},
+        (),
+        [
+            line(
+                "services.promtail.cpus",
+                "0.05 cannot be sent as the docker provider reads it back (NanoCPUs read back as '0.1', so every "
+                "`pulumi up` would replace the container); nearest values that round-trip: 0.049 or 0.051",
+            )
+        ],
+        id="cpus_that_cannot_round_trip_names_the_nearest_that_do",
+    ),
+    pytest.param(
+        with_service("redis", memorySwap="256M"),
+        {},
+        (),
+        [line("services.redis.memorySwap", "256M is below the memory limit 512M (it counts memory plus swap)")],
+        id="swap_limit_below_memory_limit",
+    ),
+    # --- who needs whom ----------------------------------------------------------------------
+    pytest.param(
+        with_service("grafana", needs=["prometheus", "lokki"]),
+        {},
+        (),
+        [line("services.grafana.needs[1]", "'lokki' is not a service of this stack")],
+        id="need_on_unknown_service",
+    ),
+    pytest.param(
+        with_service("loki", needs=["loki"]),
+        {},
+        (),
+        [line("services.loki.needs[0]", "loki cannot need itself")],
+        id="need_on_itself",
+    ),
+    pytest.param(
+        with_service("grafana", needs=["prometheus", "watchtower"]),
+        {},
+        (),
+        [
+            line(
+                "services.grafana.needs[1]",
+                "watchtower has no health check, so grafana cannot wait until it is healthy",
+            )
+        ],
+        id="need_on_a_service_without_health_check",
+    ),
+    pytest.param(
+        chain(with_service("postgres", needs=["redis"]), with_service("redis", needs=["ziggie-api"])),
+        {},
+        (),
+        [line("services.postgres.needs", "cycle: postgres -> redis -> ziggie-api -> postgres")],
+        id="needs_cycle_through_three_services",
+    ),
+    pytest.param(
+        with_service("open-webui", connectEnv={"OLLAMA_BASE_URL": "http://{ollama}:11434", "PG": "{postgres}"}),
+        {},
+        (),
+        [line("services.open-webui.connectEnv.PG", "{postgres} is not one of needs")],
+        id="connect_env_names_a_service_not_needed",
+    ),
+    # --- placement and hosts -----------------------------------------------------------------
+    pytest.param(
+        with_service("cadvisor", host="vps1"),
+        {},
+        (),
+        [line("services.cadvisor.host", "cannot be set with everyHost: the service runs on every host")],
+        id="every_host_service_pinned_to_one_host",
+    ),
+    pytest.param(
+        with_host("vps1", hostKey=None),
+        {},
+        (),
+        [line("hosts.vps1.hostKey", "is required for an ssh:// dockerHost: the host key is pinned")],
+        id="ssh_host_without_pinned_host_key",
+    ),
+    pytest.param(
+        with_host("vps1", swarm="worker"),
+        {},
+        (),
+        [line("hosts", "a swarm needs exactly one manager host (found: none)")],
+        id="swarm_worker_without_manager",
+    ),
+    pytest.param(
+        with_service("postgres", volumes=[{"name": "pg", "target": "/var/lib/postgresql/data", "bindPath": "/srv/pg"}]),
+        {},
+        (),
+        [
+            line(
+                "services.postgres.volumes[0].owner",
+                "is required with bindPath: the host bootstrap creates the directory",
+            )
+        ],
+        id="bind_path_without_owner",
+    ),
+    pytest.param(
+        with_key("hosts", {"vps1": {k: v for k, v in VPS1.items()}}),
+        {},
+        ("deploySshKey",),
+        [
+            line(
+                "hosts.vps1.sshKeySecret",
+                "secret ziggie-infra:deploySshKey is not set: run `pulumi config set --secret deploySshKey -s prod`",
+            )
+        ],
+        id="ssh_key_secret_not_set",
+    ),
     pytest.param(
         with_key("monitoring", {}),
         {},
@@ -298,6 +408,8 @@ BAD_INPUTS = [
         [
             line(f"services.{name}.host", "is required: there are several hosts and no defaultHost")
             for name in ALL_SERVICES
+            # An everyHost service runs on each of them.
+            if not DEFAULT_CATALOG[name].get("everyHost")
         ],
         id="several_hosts_and_no_default_host",
     ),
@@ -574,7 +686,8 @@ def test_cross_field_pass_is_skipped_when_a_key_it_reads_is_invalid() -> None:
 VALID_EDGES = [
     pytest.param(with_service("sim-studio", image="localhost:5000/app"), id="localhost_registry_unpinned_is_valid"),
     pytest.param(with_key("cloud", {"cdn": False, "budgets": False}), id="cloud_switches_off"),
-    pytest.param(with_service("postgres", healthcheck=None), id="null_resets_healthcheck"),
+    # flowise, which nothing needs: a needed service must keep a health check to be waited for.
+    pytest.param(with_service("flowise", healthcheck=None), id="null_resets_healthcheck"),
 ]
 
 
@@ -906,3 +1019,16 @@ def test_alarm_without_subscriber_is_allowed_off_prod() -> None:
     loaded.update(environment="dev", alerts={"emails": []})
     secrets = {key: "s3cret" for key in SECRETS if key != SMTP_PASSWORD_KEY}
     assert load(loaded, secrets).alerts.emails == ()
+
+
+def test_every_host_services_need_no_host_among_several_hosts() -> None:
+    stack = good_stack()
+    stack["hosts"]["vps2"] = {**VPS1, "dockerHost": "ssh://deploy@203.0.113.11"}
+    for name, entry in DEFAULT_CATALOG.items():
+        if not entry.get("everyHost"):
+            stack["services"].setdefault(name, {})["host"] = "vps1"
+    loaded = load(stack)
+    assert loaded.hosts_of("cadvisor") == ["vps1", "vps2"]
+    assert [loaded.container_name("cadvisor", h) for h in ("vps1", "vps2")] == ["cadvisor-vps1", "cadvisor-vps2"]
+    assert loaded.address_of("promtail", "vps2") == "promtail-vps2"
+    assert loaded.address_of("loki", "vps2") == "loki"

@@ -126,6 +126,9 @@ def container(host_name: str, service: str, **inputs: Any) -> RecordedResource:
         "networksAdvanced": [{"name": "ziggie-network", "aliases": [service]}],
     }
     base.update(inputs)
+    # No swap beyond the memory limit unless a case says otherwise, as the program sends it.
+    if "memorySwap" not in inputs:
+        base["memorySwap"] = base["memory"]
     props = {k: v for k, v in base.items() if v is not None}
     return RecordedResource(
         urn=_urn(CONTAINER, f"{host_name}-{service}"),

@@ -52,9 +52,66 @@ CASES = [
     ),
     pytest.param(_app(memory=UNKNOWN, cpus=UNKNOWN), [], id="unknown_during_preview_is_skipped"),
     pytest.param(on_host("vps1", remote_image("vps1", "app", "app:1")), [], id="not_applicable_to_images"),
+    pytest.param(_app(memory=512, memorySwap=512), [], id="swap_equal_to_memory_means_no_swap"),
+    pytest.param(
+        _app(memory=512, memorySwap=None),
+        [
+            "container app: no memorySwap; Docker then allows 512 MiB of swap on top of the 512 MiB limit; set memorySwap 512"
+        ],
+        id="swap_unset_doubles_the_limit",
+    ),
+    pytest.param(
+        _app(memory=512, memorySwap=-1),
+        ["container app: memorySwap -1 leaves swap unbounded; set memorySwap 512"],
+        id="swap_minus_one_is_unbounded",
+    ),
+    pytest.param(
+        _app(memory=512, memorySwap=1024),
+        [
+            "container app: memorySwap 1024 MiB lets it swap 512 MiB beyond the 512 MiB limit; "
+            "allow it in allowSwap or set memorySwap 512"
+        ],
+        id="swap_above_limit_not_allowed",
+    ),
+    pytest.param(_app(memory=512, memorySwap=UNKNOWN), [], id="swap_unknown_during_preview_is_skipped"),
 ]
 
 
 @pytest.mark.parametrize(("resources", "expected"), CASES)
 def test_container_limits(run: Any, resources: list[RecordedResource], expected: list[str]) -> None:
     assert run(container_limits.policy, resources, {}) == sorted(expected)
+
+
+ALLOWED = {"allowSwap": {"app": "a batch job that may page out its cold heap"}}
+
+
+@pytest.mark.parametrize(
+    ("resources", "expected"),
+    [
+        pytest.param(_app(memory=512, memorySwap=1024), [], id="swap_allowed_by_name"),
+        pytest.param(
+            on_host("vps1", container("vps1", "other", memory=512, memorySwap=1024)),
+            [
+                "container other: memorySwap 1024 MiB lets it swap 512 MiB beyond the 512 MiB limit; "
+                "allow it in allowSwap or set memorySwap 512"
+            ],
+            id="allowance_is_per_container",
+        ),
+        pytest.param(
+            on_host(
+                "vps1",
+                container(
+                    "vps1",
+                    "app-vps1",
+                    memory=512,
+                    memorySwap=1024,
+                    labels=[{"label": "ziggie.service", "value": "app"}],
+                ),
+            ),
+            [],
+            id="allowance_by_service_covers_per_host_copies",
+        ),
+    ],
+)
+def test_container_limits_allow_swap(run: Any, resources: list[RecordedResource], expected: list[str]) -> None:
+    assert run(container_limits.policy, resources, ALLOWED) == sorted(expected)

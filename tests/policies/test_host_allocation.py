@@ -99,6 +99,25 @@ CASES = [
         id="host_unknown_during_preview_is_skipped",
     ),
     pytest.param(on_host("vps1", *seed_containers("vps1")[:3]), PROD_CONFIG, [], id="three_services_fit"),
+    pytest.param(
+        [
+            *on_host("vps1", container("vps1", "agent-vps1", memory=8192, memoryReservation=None, cpuShares=None)),
+            *on_host("vps2", container("vps2", "agent-vps2", memory=8192, memoryReservation=None, cpuShares=None)),
+        ],
+        PROD_CONFIG,
+        [],
+        id="per_host_copies_count_once_on_each_host",
+    ),
+    pytest.param(
+        on_host(
+            "vps1",
+            container("vps1", "agent-vps1", memory=8192, memoryReservation=None, cpuShares=None),
+            container("vps1", "agent-vps2", memory=8192, memoryReservation=None, cpuShares=None),
+        ),
+        PROD_CONFIG,
+        [f"{VPS1}: memory limits 16.00 GiB exceed {MEMORY_POOL}; largest: agent-vps1 8.00 GiB, agent-vps2 8.00 GiB"],
+        id="two_copies_on_one_host_both_count_there",
+    ),
     pytest.param(on_host("vps1"), PROD_CONFIG, [], id="not_applicable_without_containers"),
 ]
 

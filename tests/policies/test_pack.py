@@ -37,6 +37,7 @@ EXPECTED = [
     ("pinned-images", "mandatory", "resource"),
     ("secret-replication", "mandatory", "resource"),
     ("secrets-not-plaintext", "remediate", "resource"),
+    ("service-reachability", "mandatory", "stack"),
 ]
 
 
@@ -73,8 +74,7 @@ def test_policy_metadata(module: str) -> None:
     # One sentence that says what is required or prohibited.
     assert policy.description.startswith(("Requires ", "Prohibits ")), policy.description
     assert policy.description.endswith(".") and ". " not in policy.description, policy.description
-    if module != "container_limits":
-        assert policy.config_schema is not None, f"{module} is configurable and needs a config_schema"
+    assert policy.config_schema is not None, f"{module} is configurable and needs a config_schema"
 
 
 def test_pack_starts_under_the_language_hosts_command_and_prints_its_port_first() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -20,6 +21,15 @@ def _msg(reference: str, problem: str) -> str:
 
 
 UNPINNED = "has no tag or digest; pin a version tag or a digest"
+IMAGE_ID = "sha256:" + "ab" * 32
+TRACKED = {"requireDigest": True, "trackedTags": ["myoung34/github-runner"]}
+
+
+def _tracked(reference: str, triggers: list[Any]) -> RecordedResource:
+    image = remote_image("vps1", "app", reference)
+    return dataclasses.replace(image, inputs={**image.inputs, "pullTriggers": triggers})
+
+
 INVALID = "is not a valid reference: "
 
 CASES = [
@@ -101,6 +111,48 @@ CASES = [
         id="require_digest_rejects_a_tag",
     ),
     pytest.param(_image(f"nginx:1.27@{DIGEST}"), {"requireDigest": True}, [], id="require_digest_accepts_a_digest"),
+    pytest.param(
+        _image(IMAGE_ID), {"requireDigest": True}, [], id="container_running_an_image_id_is_pinned_by_content"
+    ),
+    pytest.param(
+        on_host("vps1", _tracked("myoung34/github-runner:2.334.0", [IMAGE_ID])),
+        TRACKED,
+        [],
+        id="tag_tracked_by_registry_digest_satisfies_require_digest",
+    ),
+    pytest.param(
+        on_host("vps1", _tracked("ghcr.io/ziggie-ai/ziggie-api:1.4.2", [IMAGE_ID])),
+        TRACKED,
+        [
+            'remote image vps1-app-image: image "ghcr.io/ziggie-ai/ziggie-api:1.4.2" has no digest; '
+            "requireDigest demands a pin by digest (@sha256:...)"
+        ],
+        id="tracked_tag_of_a_repository_not_listed_needs_a_digest",
+    ),
+    pytest.param(
+        on_host("vps1", _tracked("myoung34/github-runner:2.334.0", [UNKNOWN])),
+        TRACKED,
+        [],
+        id="tracked_digest_unknown_during_preview_is_skipped",
+    ),
+    pytest.param(
+        on_host("vps1", _tracked("myoung34/github-runner:2.334.0", ["v2"])),
+        TRACKED,
+        [
+            'remote image vps1-app-image: image "myoung34/github-runner:2.334.0" has no digest; '
+            "requireDigest demands a pin by digest (@sha256:...)"
+        ],
+        id="trigger_that_is_no_digest_does_not_track",
+    ),
+    pytest.param(
+        on_host("vps1", _tracked("myoung34/github-runner:latest", [IMAGE_ID])),
+        TRACKED,
+        [
+            'remote image vps1-app-image: image "myoung34/github-runner:latest" uses floating tag "latest"; '
+            "pin a version tag or a digest"
+        ],
+        id="tracking_does_not_excuse_a_floating_tag",
+    ),
     pytest.param(
         _image("app:prod"),
         {"floatingTags": ["prod"]},

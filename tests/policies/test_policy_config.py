@@ -23,8 +23,8 @@ from preflight.analyzer import (
 PACK_DIR = Path(__file__).resolve().parents[2] / "policies"
 KNOWN = (
     "all, bucket-protection, bucket-replication, container-limits, failover-health-check, failover-probe-target, "
-    "healthcheck-required, "
-    "host-allocation, no-privileged, pinned-images, secret-replication, secrets-not-plaintext"
+    "healthcheck-required, host-allocation, no-privileged, pinned-images, secret-replication, secrets-not-plaintext, "
+    "service-reachability"
 )
 HOST_KEYS = "cpus, dockerHost, memoryGiB, reserveCpus, reserveMemoryGiB"
 KVM4 = {"memoryGiB": 16, "cpus": 4, "reserveMemoryGiB": 2, "reserveCpus": 0.5}
@@ -33,7 +33,7 @@ CASES = [
     pytest.param({"pinned-image": {}}, [f"pinned-image: unknown policy (known: {KNOWN})"], id="unknown_policy"),
     pytest.param(
         {"pinned-images": {"floatingTag": ["latest"]}},
-        ["pinned-images.floatingTag: unknown property (known: floatingTags, requireDigest)"],
+        ["pinned-images.floatingTag: unknown property (known: floatingTags, requireDigest, trackedTags)"],
         id="unknown_top_level_property",
     ),
     pytest.param(
@@ -90,8 +90,8 @@ CASES = [
     ),
     pytest.param(
         {"container-limits": {"memory": 1}},
-        ["container-limits.memory: unknown property (known: none)"],
-        id="property_for_unconfigurable_policy",
+        ["container-limits.memory: unknown property (known: allowSwap)"],
+        id="property_unknown_to_container_limits",
     ),
     pytest.param(
         {"all": {"floatingTags": []}},
@@ -153,7 +153,7 @@ def test_pack_rejects_unknown_key_directly() -> None:
         run_direct(pinned_images.policy, on_host("vps1", container("vps1", "app")), {"floatingTag": ["x"]})
     assert (
         str(caught.value)
-        == "policy pinned-images: unknown config key 'floatingTag' (known: floatingTags, requireDigest)"
+        == "policy pinned-images: unknown config key 'floatingTag' (known: floatingTags, requireDigest, trackedTags)"
     )
 
 

@@ -29,11 +29,14 @@ def files(prod: PlanResult) -> list[UploadedFile]:
 def test_prod_uploads_the_generated_configs_into_their_containers(files: list[UploadedFile]) -> None:
     where = {(f.host, f.container, f.path) for f in files}
     assert {
+        ("vps1", "prometheus", "/etc/prometheus/prometheus.yml"),
         ("vps1", "prometheus", "/etc/prometheus/rules/ziggie.yml"),
         ("vps1", "alertmanager", "/etc/alertmanager/ziggie.yml"),
         ("vps1", "alertmanager", "/etc/alertmanager/smtp_password"),
         ("vps1", "loki", "/etc/loki/ziggie.yml"),
-        ("vps1", "promtail", "/etc/promtail/ziggie.yml"),
+        # Every host's own promtail copy ships that host's container logs.
+        ("vps1", "promtail-vps1", "/etc/promtail/ziggie.yml"),
+        ("vps2", "promtail-vps2", "/etc/promtail/ziggie.yml"),
         ("vps1", "grafana", "/etc/grafana/provisioning/datasources/ziggie.yml"),
         ("vps1", "grafana", "/etc/grafana/dashboards/ziggie/hosts.json"),
     } <= where

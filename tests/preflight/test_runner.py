@@ -4,6 +4,7 @@ depends on prod's outputs only."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from preflight.runner import PROJECT_DIR, PlanResult, PreflightError, run_stack
 from preflight.stackfile import placeholder
 
 CONTAINER = "docker:index/container:Container"
+IMAGE = "docker:index/remoteImage:RemoteImage"
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +31,14 @@ def containers(plan: PlanResult) -> dict[str, dict[str, Any]]:
     return {r.inputs["name"]: r.inputs for r in plan.resources if r.type == CONTAINER}
 
 
+PER_HOST = ("node-exporter", "cadvisor", "promtail")
+
+
 def test_prod_runs_every_catalog_service_on_two_hosts(prod: PlanResult) -> None:
     found = containers(prod)
-    assert sorted(found) == sorted(DEFAULT_CATALOG)
+    # The per-host agents run once on each host, named per host; every other service once.
+    single = sorted(set(DEFAULT_CATALOG) - set(PER_HOST))
+    assert sorted(found) == sorted([*single, *(f"{s}-{h}" for s in PER_HOST for h in ("vps1", "vps2"))])
     providers = {r.inputs["host"] for r in prod.resources if r.type == "pulumi:providers:docker"}
     assert providers == {"ssh://deploy@203.0.113.10", "ssh://deploy@203.0.113.11"}
 
@@ -39,10 +46,12 @@ def test_prod_runs_every_catalog_service_on_two_hosts(prod: PlanResult) -> None:
 def test_prod_container_limits_equal_config(prod: PlanResult) -> None:
     found = containers(prod)
     for name, service in prod.config.enabled_services().items():
-        inputs = found[name]
+        inputs = found[prod.config.container_name(name, prod.config.hosts_of(name)[0])]
         assert inputs["memory"] * MIB == service.memory, name
         assert inputs.get("memoryReservation", 0) * MIB == (service.memory_reservation or 0), name
-        assert inputs["cpus"] == str(service.cpus), name
+        assert Decimal(inputs["cpus"]) == service.cpus, name
+        # No swap unless the service says so: memory plus swap is the memory limit.
+        assert inputs["memorySwap"] * MIB == (service.memory_swap or service.memory), name
         assert inputs.get("cpuShares") == service.cpu_shares, name
         assert ("healthcheck" in inputs) == (service.healthcheck is not None), name
 
@@ -50,8 +59,9 @@ def test_prod_container_limits_equal_config(prod: PlanResult) -> None:
 def test_prod_hosts_fit_their_pools(prod: PlanResult) -> None:
     by_host = {h.host: h for h in allocations(prod)}
     assert by_host["vps1"].memory == 12 * 1024 * MIB
-    # vps2 also holds open-webui (256M), beside the ollama it fronts.
-    assert by_host["vps2"].memory == int(7.75 * 1024) * MIB
+    # vps2 also holds open-webui (256M) beside the ollama it fronts, and its own copies of
+    # node-exporter, cadvisor and promtail.
+    assert by_host["vps2"].memory == (int(7.75 * 1024) + 128 + 256 + 128) * MIB
     for host in by_host.values():
         assert host.memory <= host.pool_memory, host.host
         assert host.memory_reservation <= host.pool_memory, host.host
@@ -100,11 +110,11 @@ def test_dr_reads_prods_outputs_through_a_stack_reference(prod: PlanResult) -> N
     assert dr.outputs["images"] == {k: v for k, v in prod.outputs["images"].items() if k in dr.outputs["images"]}
     assert sorted(containers(dr)) == [
         "alertmanager",
-        "cadvisor",
+        "cadvisor-dr1",
         "certbot",
         "mcp-gateway",
         "nginx",
-        "node-exporter",
+        "node-exporter-dr1",
         "postgres",
         "postgres-exporter",
         "prometheus",
@@ -118,7 +128,10 @@ def test_dr_runs_the_images_prod_exports() -> None:
     published = {name: f"registry.example.com/{name}:9.9.9" for name in DEFAULT_CATALOG}
     prod_outputs = run_stack("prod").outputs
     dr = run_stack("dr", stack_outputs=lambda name: {**prod_outputs, "images": published})
-    assert {n: c["image"] for n, c in containers(dr).items()} == {n: published[n] for n in containers(dr)}
+    images = {
+        r.name.removeprefix("dr1-").removesuffix("-image"): r.inputs["name"] for r in dr.resources if r.type == IMAGE
+    }
+    assert images == {n: published[n] for n in dr.config.enabled_services()}
 
 
 @pytest.mark.parametrize(
@@ -177,7 +190,7 @@ def test_cli_json_lists_resources_and_outputs() -> None:
         "protect",
         "inputs",
     }
-    assert len([r for r in document["resources"] if r["type"] == CONTAINER]) == len(DEFAULT_CATALOG)
+    assert len([r for r in document["resources"] if r["type"] == CONTAINER]) == len(DEFAULT_CATALOG) + len(PER_HOST)
     assert document["outputs"]["environment"] == "prod"
 
 
@@ -312,3 +325,65 @@ def test_prod_exports_the_zones_name_servers_for_delegation(prod: PlanResult) ->
     assert prod.outputs["dnsNameServers"] == zone.outputs["nameServers"]
     assert len(prod.outputs["dnsNameServers"]) == 4
     assert "dnsNameServers" not in run_stack("dr").outputs
+
+
+def test_prod_bootstraps_each_host_before_any_of_its_volumes_and_containers(prod: PlanResult) -> None:
+    by_name = {r.name: r for r in prod.resources}
+    for host in ("vps1", "vps2"):
+        steps = {r.urn for r in prod.resources if r.name.startswith(f"{host}-bootstrap-") and r.custom}
+        assert len(steps) == (4 if host == "vps1" else 3), host
+        on_host = [
+            r
+            for r in prod.resources
+            if r.name.startswith(f"{host}-") and r.type in (CONTAINER, "docker:index/volume:Volume")
+        ]
+        assert on_host, host
+        for r in on_host:
+            assert steps <= set(r.dependencies), f"{r.urn} does not wait for the bootstrap of {host}"
+    # The worker joins with the manager's token, so its whole bootstrap follows the manager's.
+    assert by_name["vps1-bootstrap-swarm-join-token"].urn in by_name["vps2-bootstrap-swarm-join"].dependencies
+
+
+def test_prod_puts_every_container_on_the_overlay_that_only_the_manager_creates(prod: PlanResult) -> None:
+    networks = [r for r in prod.resources if r.type == "docker:index/network:Network"]
+    assert [(r.name, r.inputs["driver"], r.ignore_changes) for r in networks] == [
+        ("vps1-network", "overlay", ("options",))
+    ]
+    for name, inputs in containers(prod).items():
+        assert [n["name"] for n in inputs["networksAdvanced"]] == ["ziggie-network"], name
+    # A worker container waits for the network its manager creates.
+    assert networks[0].urn in next(r for r in prod.resources if r.name == "vps2-ollama").dependencies
+
+
+def test_per_host_agents_run_and_are_counted_on_both_prod_hosts(prod: PlanResult) -> None:
+    by_host = {h.host: {c.service for c in h.containers} for h in allocations(prod)}
+    for host in ("vps1", "vps2"):
+        assert {f"{agent}-{host}" for agent in PER_HOST} <= by_host[host], host
+        assert not {f"{agent}-{other}" for agent in PER_HOST for other in by_host if other != host} & by_host[host]
+
+
+def test_preflight_shows_bootstrap_commands_and_networks_but_never_the_key(prod: PlanResult) -> None:
+    document = render_json(Report(prod, None))
+    hosts = {h["host"]: h for h in document["hosts"]}
+    assert hosts["vps1"]["swarm"] == "manager" and hosts["vps2"]["swarm"] == "worker"
+    assert [step["name"] for step in hosts["vps2"]["bootstrap"]] == [
+        "vps2-bootstrap-checks",
+        "vps2-bootstrap-directories",
+        "vps2-bootstrap-swarm-join",
+    ]
+    assert hosts["vps1"]["networks"] == [{"name": "ziggie-network", "driver": "overlay"}]
+    assert hosts["vps2"]["containerNetworks"]["ollama"] == ["ziggie-network"]
+    text = render_text(Report(prod, None)) + json.dumps(document)
+    assert placeholder("ziggie-infra:deploySshKey") not in text
+    assert "vps2-bootstrap-swarm-join:" in render_text(Report(prod, None))
+
+
+def test_dev_and_dr_stand_alone(prod: PlanResult) -> None:
+    for stack in ("dev", "dr"):
+        plan = run_stack(stack)
+        networks = [r.inputs["driver"] for r in plan.resources if r.type == "docker:index/network:Network"]
+        assert networks == ["bridge"], stack
+        commands = [r.name for r in plan.resources if r.type == "command:remote:Command"]
+        assert not [c for c in commands if "swarm" in c], stack
+        if stack == "dev":
+            assert commands == [], "the local daemon gets no bootstrap"
