@@ -22,7 +22,20 @@ PROJECT = "ziggie-infra"
 
 # Keys of this project's namespace whose value is an object or list (JSON on the wire).
 STRUCTURED_KEYS = frozenset(
-    {"hosts", "services", "include", "network", "logging", "features", "cloud", "alerts", "primary", "aws"}
+    {
+        "hosts",
+        "services",
+        "include",
+        "network",
+        "logging",
+        "features",
+        "cloud",
+        "alerts",
+        "primary",
+        "aws",
+        "gcp",
+        "budgets",
+    }
 )
 # Keys whose value is a plain string.
 STRING_KEYS = frozenset({"environment", "defaultHost"})
