@@ -21,6 +21,19 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 import pulumi_gcp as gcp
+from pulumi_gcp.compute import (
+    BackendBucket,
+    GlobalAddress,
+    GlobalForwardingRule,
+    ManagedSslCertificate,
+    TargetHttpProxy,
+    TargetHttpsProxy,
+    URLMap,
+)
+
+# Named imports load these lazily imported pulumi_gcp modules here, at import: the SDK evaluates a
+# component's annotations while registering it, and Python 3.11's LazyLoader is not thread-safe.
+from pulumi_gcp.storage import Bucket, BucketIAMMember, BucketObject
 
 from config.models import Cdn
 
@@ -57,19 +70,19 @@ class CdnArgs:
 class CdnSite(pulumi.ComponentResource):
     """A private bucket served over HTTPS by Cloud CDN, with HTTP redirected to HTTPS."""
 
-    bucket: gcp.storage.Bucket
-    reader: gcp.storage.BucketIAMMember
-    health_object: gcp.storage.BucketObject
-    backend: gcp.compute.BackendBucket
-    ipv4: gcp.compute.GlobalAddress
-    ipv6: gcp.compute.GlobalAddress | None
-    certificate: gcp.compute.ManagedSslCertificate
-    url_map: gcp.compute.URLMap
-    https_proxy: gcp.compute.TargetHttpsProxy
-    https_rules: list[gcp.compute.GlobalForwardingRule]
-    redirect_map: gcp.compute.URLMap
-    http_proxy: gcp.compute.TargetHttpProxy
-    http_rules: list[gcp.compute.GlobalForwardingRule]
+    bucket: Bucket
+    reader: BucketIAMMember
+    health_object: BucketObject
+    backend: BackendBucket
+    ipv4: GlobalAddress
+    ipv6: GlobalAddress | None
+    certificate: ManagedSslCertificate
+    url_map: URLMap
+    https_proxy: TargetHttpsProxy
+    https_rules: list[GlobalForwardingRule]
+    redirect_map: URLMap
+    http_proxy: TargetHttpProxy
+    http_rules: list[GlobalForwardingRule]
     records: list[aws.route53.Record]
     https_rule_names: pulumi.Output[list[str]]
 

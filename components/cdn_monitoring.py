@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_gcp as gcp
 
+# Named imports load these lazily imported pulumi_gcp modules here, at import: the SDK evaluates a
+# component's annotations while registering it, and Python 3.11's LazyLoader is not thread-safe.
+from pulumi_gcp.monitoring import AlertPolicy, UptimeCheckConfig
+
 UPTIME_PERIOD = "60s"
 UPTIME_TIMEOUT = "10s"
 # Error ratio above which the load balancer alerts, held for ALERT_DURATION.
@@ -45,9 +49,9 @@ class CdnMonitoringArgs:
 class CdnMonitoring(pulumi.ComponentResource):
     """An uptime check on the CDN domain and the alert policies that report on the CDN."""
 
-    uptime_check: gcp.monitoring.UptimeCheckConfig
-    uptime_alert: gcp.monitoring.AlertPolicy
-    error_alert: gcp.monitoring.AlertPolicy
+    uptime_check: UptimeCheckConfig
+    uptime_alert: AlertPolicy
+    error_alert: AlertPolicy
 
     def __init__(self, name: str, args: CdnMonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ziggie:gcp:CdnMonitoring", name, None, opts)

@@ -14,6 +14,10 @@ from decimal import Decimal
 import pulumi
 import pulumi_gcp as gcp
 
+# Named imports load these lazily imported pulumi_gcp modules here, at import: the SDK evaluates a
+# component's annotations while registering it, and Python 3.11's LazyLoader is not thread-safe.
+from pulumi_gcp.billing import Budget
+
 from config.models import BUDGET_THRESHOLDS
 
 # A GCP budget takes at most 5 Cloud Monitoring channels.
@@ -51,7 +55,7 @@ class GcpBudgetArgs:
 class GcpBudget(pulumi.ComponentResource):
     """A monthly GCP billing budget over the stack's project."""
 
-    budget: gcp.billing.Budget
+    budget: Budget
 
     def __init__(self, name: str, args: GcpBudgetArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ziggie:gcp:Budget", name, None, opts)

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_gcp as gcp
 
+# Named imports load these lazily imported pulumi_gcp modules here, at import: the SDK evaluates a
+# component's annotations while registering it, and Python 3.11's LazyLoader is not thread-safe.
+from pulumi_gcp.monitoring import NotificationChannel
+
 
 @dataclass(frozen=True)
 class EmailChannelsArgs:
@@ -26,7 +30,7 @@ class EmailChannelsArgs:
 class EmailChannels(pulumi.ComponentResource):
     """One email notification channel per address."""
 
-    channels: list[gcp.monitoring.NotificationChannel]
+    channels: list[NotificationChannel]
     ids: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: EmailChannelsArgs, opts: pulumi.ResourceOptions | None = None) -> None:

@@ -63,4 +63,6 @@ def test_plain_key_is_not_declared_secret(key: str) -> None:
 def test_stack_file_sets_only_declared_keys(stack: str) -> None:
     document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
     ours = {key.removeprefix("ziggie-infra:") for key in document["config"] if key.startswith("ziggie-infra:")}
-    assert ours <= set(DECLARED) | PENDING_DECLARATION, f"Pulumi.{stack}.yaml sets undeclared keys {sorted(ours - set(DECLARED) - PENDING_DECLARATION)}"
+    assert ours <= set(DECLARED) | PENDING_DECLARATION, (
+        f"Pulumi.{stack}.yaml sets undeclared keys {sorted(ours - set(DECLARED) - PENDING_DECLARATION)}"
+    )

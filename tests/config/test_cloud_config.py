@@ -88,15 +88,25 @@ def test_committed_prod_turns_both_switches_on() -> None:
     assert prod.cloud.cdn and prod.cloud.budgets
     assert prod.budgets is not None and prod.budgets.aws is not None and prod.budgets.gcp is not None
     _, dev = _read("dev", PROJECT_DIR / "Pulumi.dev.yaml")
-    assert (dev.cloud.cdn, dev.cloud.budgets, dev.cloud.aws_dr, dev.gcp, dev.budgets) == (False, False, False, None, None)
+    assert (dev.cloud.cdn, dev.cloud.budgets, dev.cloud.aws_dr, dev.gcp, dev.budgets) == (
+        False,
+        False,
+        False,
+        None,
+        None,
+    )
 
 
 CACHE_CASES = [
     pytest.param(
         cache(cacheMode="USE_ORIGIN_HEADERS"),
         [
-            line("gcp.cdn.cache.clientTtl", "must be null with cacheMode USE_ORIGIN_HEADERS: the origin's headers rule"),
-            line("gcp.cdn.cache.defaultTtl", "must be null with cacheMode USE_ORIGIN_HEADERS: the origin's headers rule"),
+            line(
+                "gcp.cdn.cache.clientTtl", "must be null with cacheMode USE_ORIGIN_HEADERS: the origin's headers rule"
+            ),
+            line(
+                "gcp.cdn.cache.defaultTtl", "must be null with cacheMode USE_ORIGIN_HEADERS: the origin's headers rule"
+            ),
             line("gcp.cdn.cache.maxTtl", "must be null with cacheMode USE_ORIGIN_HEADERS: the origin's headers rule"),
         ],
         id="origin_headers_mode_takes_no_ttls",
@@ -108,7 +118,12 @@ CACHE_CASES = [
     ),
     pytest.param(
         cache(negativeCachingPolicy=[{"code": 404, "ttl": 1801}]),
-        [line("gcp.cdn.cache.negativeCachingPolicy[0].ttl", "1801 s exceeds Cloud CDN's 1800 s negative-caching maximum")],
+        [
+            line(
+                "gcp.cdn.cache.negativeCachingPolicy[0].ttl",
+                "1801 s exceeds Cloud CDN's 1800 s negative-caching maximum",
+            )
+        ],
         id="negative_ttl_above_1800",
     ),
     pytest.param(
