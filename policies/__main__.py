@@ -9,6 +9,7 @@ from ziggie_policies import (
     bucket_protection,
     bucket_replication,
     container_limits,
+    cost_budget,
     failover_health_check,
     healthcheck_required,
     host_allocation,
@@ -33,5 +34,6 @@ PolicyPack(
         bucket_replication.policy,  # mandatory; requireReplication false in dev and dr
         secret_replication.policy,  # mandatory; requireReplication false in dev and dr
         failover_health_check.policy,  # mandatory
+        cost_budget.policy,  # mandatory; the budget and usage assumptions per stack in config/<stack>.json
     ],
 )

@@ -45,12 +45,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"preflight: policy pack: {exc}", file=sys.stderr)
             return 2
 
+    from preflight.cost import cost_estimate, render_cost
     from preflight.report import render_json, render_text
 
+    estimate = cost_estimate(plan.resources, args.policy_config or POLICY_PACK / "config" / f"{args.stack}.json")
     if args.json:
-        print(json.dumps(render_json(plan, violations), indent=2, default=str))
+        document = render_json(plan, violations)
+        document["costEstimate"] = estimate
+        print(json.dumps(document, indent=2, default=str))
     else:
-        print(render_text(plan, violations or ()))
+        print("\n".join([render_text(plan, violations or ()), *render_cost(estimate)]))
     mandatory = [v for v in violations or () if v.enforcement == "mandatory"]
     return 1 if mandatory else 0
 

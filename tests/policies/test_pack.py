@@ -29,6 +29,7 @@ EXPECTED = [
     ("bucket-protection", "mandatory", "stack"),
     ("bucket-replication", "mandatory", "stack"),
     ("container-limits", "mandatory", "resource"),
+    ("cost-budget", "mandatory", "stack"),
     ("failover-health-check", "mandatory", "resource"),
     ("healthcheck-required", "mandatory", "resource"),
     ("host-allocation", "mandatory", "stack"),

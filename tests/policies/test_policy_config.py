@@ -22,7 +22,8 @@ from preflight.analyzer import (
 
 PACK_DIR = Path(__file__).resolve().parents[2] / "policies"
 KNOWN = (
-    "all, bucket-protection, bucket-replication, container-limits, failover-health-check, healthcheck-required, "
+    "all, bucket-protection, bucket-replication, container-limits, cost-budget, failover-health-check, "
+    "healthcheck-required, "
     "host-allocation, no-privileged, pinned-images, secret-replication, secrets-not-plaintext"
 )
 HOST_KEYS = "cpus, dockerHost, memoryGiB, reserveCpus, reserveMemoryGiB"

@@ -96,3 +96,44 @@ def test_policy_config_typo_exits_2(tmp_path: Path) -> None:
     assert code == 2
     assert "requireDigests" in stderr
     assert "Traceback" not in stderr
+
+
+def test_budget_below_prods_fixed_costs_fails_preflight_with_the_figures(tmp_path: Path) -> None:
+    config = json.loads((PROJECT_DIR / "policies" / "config" / "prod.json").read_text())
+    config["cost-budget"]["monthlyBudgetUsd"] = 50
+    path = tmp_path / "prod.json"
+    path.write_text(json.dumps(config))
+    code, document, _ = preflight("--stack", "prod", "--policy-config", str(path))
+    assert code == 1
+    largest = "largest fixed: Docker hosts (hostinger-kvm-4) 24.00, GCP global forwarding rules 18.25, KMS keys 4.00"
+    assert [(v["policy"], v["enforcement"], v["message"]) for v in document["violations"]] == [
+        (
+            "cost-budget",
+            "mandatory",
+            "stack prod: estimated monthly cost 80.82 USD exceeds its budget of 50.00 USD (fixed 55.80, usage 25.02); "
+            + largest,
+        ),
+        (
+            "cost-budget",
+            "mandatory",
+            "stack prod: fixed monthly costs 55.80 USD exceed 80.00 % of the 50.00 USD budget (40.00 USD); " + largest,
+        ),
+    ]
+    estimate = document["costEstimate"]
+    assert (estimate["totalUsd"], estimate["fixedUsd"], estimate["budgetUsd"]) == ("80.82", "55.80", "50")
+
+
+def test_prod_preflight_prints_the_estimate_line_by_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "preflight", "--stack", "prod"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    section = result.stdout.split("\nestimated monthly cost\n", 1)[1].splitlines()
+    assert section[0] == "  Docker hosts (hostinger-kvm-4): 2 host = 24.00 USD"
+    assert "  GCP global forwarding rules: 4 rule = 18.25 USD [first 5 billed together]" in section
+    assert section[-1] == "  total 80.82 USD a month (fixed 55.80, usage 25.02) against a budget of 100.00 USD"
