@@ -8,11 +8,14 @@ from pulumi_policy import EnforcementLevel, PolicyPack
 from ziggie_policies import (
     bucket_protection,
     bucket_replication,
+    cdn_backend_bucket,
+    cloud_budgets,
     container_limits,
     cost_budget,
     failover_health_check,
     healthcheck_required,
     host_allocation,
+    http_redirect_only,
     no_privileged,
     pinned_images,
     secret_replication,
@@ -34,6 +37,9 @@ PolicyPack(
         bucket_replication.policy,  # mandatory; requireReplication false in dev and dr
         secret_replication.policy,  # mandatory; requireReplication false in dev and dr
         failover_health_check.policy,  # mandatory
+        cdn_backend_bucket.policy,  # mandatory
+        http_redirect_only.policy,  # mandatory
+        cloud_budgets.policy,  # mandatory
         cost_budget.policy,  # mandatory; the budget and usage assumptions per stack in config/<stack>.json
     ],
 )

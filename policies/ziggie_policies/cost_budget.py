@@ -40,7 +40,8 @@ CONFIG_SCHEMA: Final = PolicyConfigSchema(
         "monthlyBudgetUsd": {
             "type": "number",
             "minimum": 0,
-            "description": "The stack's whole monthly budget in USD, hosts and clouds together.",
+            "description": "The stack's whole monthly budget in USD, hosts and clouds together; "
+            "unset, the plan is not judged.",
         },
         "fixedCostShare": {
             "type": "number",
@@ -77,7 +78,6 @@ CONFIG_SCHEMA: Final = PolicyConfigSchema(
             "description": "Usage assumptions the usage-based prices are multiplied by.",
         },
     },
-    required=["monthlyBudgetUsd"],
 )
 
 
@@ -133,6 +133,8 @@ def prices() -> PriceTable:
 
 def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     config = read_config(NAME, CONFIG_SCHEMA, args.get_config())
+    if "monthlyBudgetUsd" not in config:
+        return
     estimate = estimate_monthly_cost(stack_resources(args.resources), prices(), config["usage"], config["hosts"])
     stack = next((r.urn.split("::")[0].removeprefix("urn:pulumi:") for r in args.resources), "")
     for message in budget_violations(estimate, config, stack):

@@ -374,6 +374,33 @@ def failover_record(
     )
 
 
+# --- GCP (pulumi-gcp: the CDN chain and budgets) ---
+
+GCP_COMPONENT = "ziggie:gcp:Cdn"
+
+
+def gcp(
+    type_: str,
+    name: str,
+    inputs: Mapping[str, Any],
+    *,
+    outputs: Mapping[str, Any] | None = None,
+    property_dependencies: Mapping[str, Sequence[str]] | None = None,
+) -> RecordedResource:
+    """A GCP resource under the CDN component; dependencies from its property dependencies."""
+    pdeps = {key: tuple(urns) for key, urns in (property_dependencies or {}).items()}
+    return RecordedResource(
+        urn=_urn(type_, name, GCP_COMPONENT),
+        type=type_,
+        name=name,
+        parent=_urn(GCP_COMPONENT, "cdn", None),
+        dependencies=tuple(dict.fromkeys(u for urns in pdeps.values() for u in urns)),
+        property_dependencies=pdeps,
+        inputs={k: v for k, v in inputs.items() if v is not None},
+        outputs=dict(outputs or {}),
+    )
+
+
 # --- running a policy ---
 
 

@@ -76,9 +76,16 @@ def test_cost_budget(
     assert run(cost_budget.policy, resources, settings) == sorted(expected)
 
 
-def test_a_missing_budget_is_a_config_error() -> None:
-    with pytest.raises(PolicyConfigError, match=r"^policy cost-budget: missing config key monthlyBudgetUsd$"):
-        run_direct(cost_budget.policy, SMALL_STACK, {"hosts": HOSTS})
+def test_without_a_budget_nothing_is_judged() -> None:
+    assert run_direct(cost_budget.policy, SMALL_STACK, {"hosts": HOSTS}) == []
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "dr"])
+def test_every_committed_stack_has_a_budget_and_priced_hosts(stack: str) -> None:
+    settings = json.loads((PROJECT_DIR / "policies" / "config" / f"{stack}.json").read_text())["cost-budget"]
+    assert "monthlyBudgetUsd" in settings
+    prices = load_prices().prices
+    assert settings["hosts"] and all(key in prices for key in settings["hosts"].values())
 
 
 def test_every_price_has_a_source_and_a_date() -> None:

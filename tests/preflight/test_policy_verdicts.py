@@ -137,3 +137,20 @@ def test_prod_preflight_prints_the_estimate_line_by_line() -> None:
     assert section[0] == "  Docker hosts (hostinger-kvm-4): 2 host = 24.00 USD"
     assert "  GCP global forwarding rules: 4 rule = 18.25 USD [first 5 billed together]" in section
     assert section[-1] == "  total 80.82 USD a month (fixed 55.80, usage 25.02) against a budget of 100.00 USD"
+
+
+def test_dr_without_its_aws_budget_fails_cloud_budgets(tmp_path: Path) -> None:
+    text = (PROJECT_DIR / "Pulumi.dr.yaml").read_text()
+    budgets = '    budgets: true\n'
+    section = '  ziggie-infra:budgets:\n    aws:\n      monthlyUsd: "20"\n'
+    assert budgets in text and section in text, "the dr stack file no longer switches its AWS budget on this way"
+    path = tmp_path / "Pulumi.dr.yaml"
+    path.write_text(text.replace(budgets, "", 1).replace(section, "", 1))
+    code, document, stderr = preflight("--stack", "dr", "--config-file", str(path))
+    assert code == 1, stderr
+    assert [(v["policy"], v["message"]) for v in document["violations"]] == [
+        (
+            "cloud-budgets",
+            "stack uses AWS (3 resource kinds, e.g. aws:cloudwatch/metricAlarm:MetricAlarm) but has no AWS budget",
+        )
+    ]
