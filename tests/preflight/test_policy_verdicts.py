@@ -141,7 +141,7 @@ def test_prod_preflight_prints_the_estimate_line_by_line() -> None:
 
 def test_dr_without_its_aws_budget_fails_cloud_budgets(tmp_path: Path) -> None:
     text = (PROJECT_DIR / "Pulumi.dr.yaml").read_text()
-    budgets = '    budgets: true\n'
+    budgets = "    budgets: true\n"
     section = '  ziggie-infra:budgets:\n    aws:\n      monthlyUsd: "20"\n'
     assert budgets in text and section in text, "the dr stack file no longer switches its AWS budget on this way"
     path = tmp_path / "Pulumi.dr.yaml"
