@@ -77,66 +77,73 @@ class CdnMonitoring(pulumi.ComponentResource):
                 f'AND resource.type="uptime_url" AND metric.label.check_id="{check}"'
             )
         )
-        self.uptime_alert = gcp.monitoring.AlertPolicy(
+        self.uptime_alert = self._alert(
             f"{name}-uptime-alert",
-            project=args.project,
-            display_name=f"CDN {args.domain} is down",
-            combiner="OR",
-            conditions=[
-                gcp.monitoring.AlertPolicyConditionArgs(
-                    display_name=f"uptime check on {args.domain} fails",
-                    condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
-                        filter=uptime_filter,
-                        comparison="COMPARISON_GT",
-                        threshold_value=1,
-                        duration="60s",
-                        aggregations=[
-                            gcp.monitoring.AlertPolicyConditionConditionThresholdAggregationArgs(
-                                alignment_period="1200s",
-                                per_series_aligner="ALIGN_NEXT_OLDER",
-                                cross_series_reducer="REDUCE_COUNT_FALSE",
-                                group_by_fields=["resource.label.*"],
-                            )
-                        ],
-                        trigger=gcp.monitoring.AlertPolicyConditionConditionThresholdTriggerArgs(count=1),
-                    ),
-                )
-            ],
-            notification_channels=args.channel_ids,
-            user_labels=dict(args.labels),
-            opts=on_gcp,
+            args,
+            f"CDN {args.domain} is down",
+            f"uptime check on {args.domain} fails",
+            gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
+                filter=uptime_filter,
+                comparison="COMPARISON_GT",
+                threshold_value=1,
+                duration="60s",
+                aggregations=[
+                    gcp.monitoring.AlertPolicyConditionConditionThresholdAggregationArgs(
+                        alignment_period="1200s",
+                        per_series_aligner="ALIGN_NEXT_OLDER",
+                        cross_series_reducer="REDUCE_COUNT_FALSE",
+                        group_by_fields=["resource.label.*"],
+                    )
+                ],
+                trigger=gcp.monitoring.AlertPolicyConditionConditionThresholdTriggerArgs(count=1),
+            ),
+            on_gcp,
         )
         rules = pulumi.Output.from_input(args.https_rule_names)
         # Numerator and denominator are aligned and summed alike, so the ratio compares like with like.
         align = {"alignment_period": "60s", "per_series_aligner": "ALIGN_RATE", "cross_series_reducer": "REDUCE_SUM"}
-        self.error_alert = gcp.monitoring.AlertPolicy(
+        self.error_alert = self._alert(
             f"{name}-5xx-alert",
-            project=args.project,
-            display_name=f"CDN {args.domain} serves 5xx",
-            combiner="OR",
-            conditions=[
-                gcp.monitoring.AlertPolicyConditionArgs(
-                    display_name=f"5xx ratio above {ERROR_RATIO:.0%}",
-                    condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
-                        filter=rules.apply(
-                            lambda names: _rules_filter(names) + ' AND metric.label.response_code_class="500"'
-                        ),
-                        denominator_filter=rules.apply(_rules_filter),
-                        aggregations=[gcp.monitoring.AlertPolicyConditionConditionThresholdAggregationArgs(**align)],
-                        denominator_aggregations=[
-                            gcp.monitoring.AlertPolicyConditionConditionThresholdDenominatorAggregationArgs(**align)
-                        ],
-                        comparison="COMPARISON_GT",
-                        threshold_value=ERROR_RATIO,
-                        duration=ALERT_DURATION,
-                        trigger=gcp.monitoring.AlertPolicyConditionConditionThresholdTriggerArgs(count=1),
-                    ),
-                )
-            ],
-            notification_channels=args.channel_ids,
-            user_labels=dict(args.labels),
-            opts=on_gcp,
+            args,
+            f"CDN {args.domain} serves 5xx",
+            f"5xx ratio above {ERROR_RATIO:.0%}",
+            gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
+                filter=rules.apply(lambda names: _rules_filter(names) + ' AND metric.label.response_code_class="500"'),
+                denominator_filter=rules.apply(_rules_filter),
+                aggregations=[gcp.monitoring.AlertPolicyConditionConditionThresholdAggregationArgs(**align)],
+                denominator_aggregations=[
+                    gcp.monitoring.AlertPolicyConditionConditionThresholdDenominatorAggregationArgs(**align)
+                ],
+                comparison="COMPARISON_GT",
+                threshold_value=ERROR_RATIO,
+                duration=ALERT_DURATION,
+                trigger=gcp.monitoring.AlertPolicyConditionConditionThresholdTriggerArgs(count=1),
+            ),
+            on_gcp,
         )
         self.register_outputs(
             {"uptime_check": self.uptime_check, "uptime_alert": self.uptime_alert, "error_alert": self.error_alert}
+        )
+
+    @staticmethod
+    def _alert(
+        resource_name: str,
+        args: CdnMonitoringArgs,
+        title: str,
+        condition_title: str,
+        threshold: gcp.monitoring.AlertPolicyConditionConditionThresholdArgs,
+        opts: pulumi.ResourceOptions,
+    ) -> AlertPolicy:
+        """One single-condition alert policy telling the stack's channels."""
+        return gcp.monitoring.AlertPolicy(
+            resource_name,
+            project=args.project,
+            display_name=title,
+            combiner="OR",
+            conditions=[
+                gcp.monitoring.AlertPolicyConditionArgs(display_name=condition_title, condition_threshold=threshold)
+            ],
+            notification_channels=args.channel_ids,
+            user_labels=dict(args.labels),
+            opts=opts,
         )
