@@ -77,6 +77,9 @@ class AwsBudget(pulumi.ComponentResource):
             name=f"ziggie-{args.stack}",
             budget_type="COST",
             time_unit="MONTHLY",
+            # AWS reads "30" back as "30.0"; the provider compares amounts as numbers
+            # (hashicorp/terraform-provider-aws, internal/service/budgets/budget.go,
+            # suppressEquivalentBudgetLimitAmount), so the second `up` shows no diff.
             limit_amount=str(args.monthly_usd),
             limit_unit="USD",
             cost_filters=[aws.budgets.BudgetCostFilterArgs(name="TagKeyValue", values=[aws_tag_filter(args.stack)])],

@@ -188,9 +188,11 @@ class CdnSite(pulumi.ComponentResource):
             )
         addresses = [("ipv4", self.ipv4, "A")] + ([("ipv6", self.ipv6, "AAAA")] if self.ipv6 is not None else [])
 
+        # Auto-named: a new domain replaces the certificate (managed.domains forces a new one),
+        # and Pulumi creates the successor, moves the proxy to it, then deletes the old one. A
+        # fixed name would collide with the certificate still in use.
         self.certificate = gcp.compute.ManagedSslCertificate(
             f"{name}-certificate",
-            name=f"{name}-certificate",
             project=args.project,
             managed=gcp.compute.ManagedSslCertificateManagedArgs(domains=[settings.domain]),
             opts=on_gcp,
@@ -282,6 +284,9 @@ class CdnSite(pulumi.ComponentResource):
         labels: Mapping[str, str],
         opts: pulumi.ResourceOptions,
     ) -> gcp.compute.GlobalForwardingRule:
+        # portRange "443" reads back as "443-443"; the provider treats them as equal
+        # (hashicorp/terraform-provider-google, tpgresource/common_diff_suppress.go,
+        # PortRangeDiffSuppress), so the second `up` shows no diff.
         return gcp.compute.GlobalForwardingRule(
             rule_name,
             name=rule_name,

@@ -154,6 +154,8 @@ def test_backend_bucket_caches_as_the_seed_says(site: dict[str, RecordedResource
 def test_https_chain_serves_the_backend_with_the_managed_certificate(site: dict[str, RecordedResource]) -> None:
     cert = site["cdn-certificate"]
     assert cert.inputs["managed"] == {"domains": ["cdn.ziggie.example"]}, cert.urn
+    # Auto-named, so a new domain can create its certificate before the old one goes.
+    assert "name" not in cert.inputs, cert.urn
     url_map = site["cdn-url-map"]
     assert url_map.inputs["defaultService"] == site["cdn-backend"].outputs["selfLink"], url_map.urn
     proxy = site["cdn-https-proxy"]
