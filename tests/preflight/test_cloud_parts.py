@@ -1,0 +1,47 @@
+"""prod's preview as a whole: the CDN chain and its redirect, both budgets at the five
+thresholds, the alert policies, all on the explicit GCP provider configured from the stack."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from preflight.runner import PlanResult, run_stack
+
+
+@pytest.fixture(scope="module")
+def prod() -> PlanResult:
+    return run_stack("prod")
+
+
+def test_prod_registers_the_cdn_chain_and_the_redirect(prod: PlanResult) -> None:
+    by_name = {r.name: r for r in prod.resources}
+    chain = ["cdn-bucket", "cdn-backend", "cdn-url-map", "cdn-https-proxy", "cdn-https-ipv4"]
+    redirect = ["cdn-redirect-map", "cdn-http-proxy", "cdn-http-ipv4"]
+    # Each link depends on the one before it, so the engine creates them in order.
+    for links in (chain, redirect):
+        for before, after in itertools.pairwise(links):
+            assert by_name[before].urn in by_name[after].dependencies, (before, after)
+    assert by_name["cdn-https-proxy"].urn in by_name["cdn-https-ipv6"].dependencies
+    assert by_name["cdn-http-proxy"].urn in by_name["cdn-http-ipv6"].dependencies
+    # The CDN's records go in the zone prod's failover owns.
+    assert by_name["cdn-record-a"].inputs["zoneId"] == prod.outputs["dnsZoneId"]
+    assert prod.outputs["cdn"]["domain"] == "cdn.ziggie.example"
+
+
+def test_gcp_provider_is_configured_from_the_stack(prod: PlanResult) -> None:
+    (provider,) = [r for r in prod.resources if r.type == "pulumi:providers:gcp"]
+    assert (provider.inputs["project"], provider.inputs["region"]) == ("ziggie-prod-placeholder", "europe-north1")
+    gcp_resources = [r for r in prod.resources if r.type.startswith("gcp:")]
+    assert gcp_resources and all(r.provider_urn == provider.urn for r in gcp_resources)
+
+
+def test_prod_has_both_budgets_at_five_thresholds_and_two_alert_policies(prod: PlanResult) -> None:
+    (aws_budget,) = [r for r in prod.resources if r.type == "aws:budgets/budget:Budget"]
+    (gcp_budget,) = [r for r in prod.resources if r.type == "gcp:billing/budget:Budget"]
+    assert len(aws_budget.inputs["notifications"]) == len(gcp_budget.inputs["thresholdRules"]) == 5
+    assert aws_budget.inputs["limitAmount"] == "30" and gcp_budget.inputs["amount"]["specifiedAmount"]["units"] == "40"
+    assert aws_budget.inputs["notifications"][0]["subscriberEmailAddresses"] == ["ops@ziggie.example"]
+    alerts = sorted(r.name for r in prod.resources if r.type == "gcp:monitoring/alertPolicy:AlertPolicy")
+    assert alerts == ["cdn-monitoring-5xx-alert", "cdn-monitoring-uptime-alert"]
