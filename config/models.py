@@ -413,7 +413,7 @@ class Aws(Model):
         return self
 
 
-GcpRegion = Annotated[str, Field(pattern=r"^[a-z]+-[a-z]+[0-9]$")]
+GcpRegion = Annotated[str, Field(pattern=r"^[a-z]+-[a-z]+[0-9]+$")]
 _DOMAIN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 
 # Cloud CDN's limits, as the Compute API checks a backend bucket's cdnPolicy (and pulumi-gcp's

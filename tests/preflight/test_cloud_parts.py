@@ -4,10 +4,13 @@ thresholds, the alert policies, all on the explicit GCP provider configured from
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from preflight.runner import PlanResult, run_stack
+from preflight.runner import PROJECT_DIR, PlanResult, run_stack
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +48,26 @@ def test_prod_has_both_budgets_at_five_thresholds_and_two_alert_policies(prod: P
     assert aws_budget.inputs["notifications"][0]["subscriberEmailAddresses"] == ["ops@ziggie.example"]
     alerts = sorted(r.name for r in prod.resources if r.type == "gcp:monitoring/alertPolicy:AlertPolicy")
     assert alerts == ["cdn-monitoring-5xx-alert", "cdn-monitoring-uptime-alert"]
+
+
+def test_cdn_settings_the_api_would_refuse_stop_preflight_before_any_resource(tmp_path: Path) -> None:
+    text = (PROJECT_DIR / "Pulumi.prod.yaml").read_text()
+    old = "      ipv6: true\n"
+    assert old in text, "the prod stack file no longer sets gcp.cdn.ipv6 this way"
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text(text.replace(old, old + "      cache:\n        cacheMode: FORCE_CACHE_ALL\n", 1))
+    result = subprocess.run(
+        [sys.executable, "-m", "preflight", "--stack", "prod", "--config-file", str(path), "--no-policy"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "preflight: Pulumi.prod.yaml: 1 problem in the stack configuration:\n"
+        "  Pulumi.prod.yaml: ziggie-infra:gcp.cdn.cache.maxTtl: applies to cacheMode CACHE_ALL_STATIC only, "
+        "not FORCE_CACHE_ALL\n"
+    )
