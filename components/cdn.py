@@ -166,26 +166,8 @@ class CdnSite(pulumi.ComponentResource):
             opts=on_gcp,
         )
 
-        self.ipv4 = gcp.compute.GlobalAddress(
-            f"{name}-ipv4",
-            name=f"{name}-ipv4",
-            project=args.project,
-            ip_version="IPV4",
-            address_type="EXTERNAL",
-            labels=labels,
-            opts=on_gcp,
-        )
-        self.ipv6 = None
-        if settings.ipv6:
-            self.ipv6 = gcp.compute.GlobalAddress(
-                f"{name}-ipv6",
-                name=f"{name}-ipv6",
-                project=args.project,
-                ip_version="IPV6",
-                address_type="EXTERNAL",
-                labels=labels,
-                opts=on_gcp,
-            )
+        self.ipv4 = self._address(f"{name}-ipv4", "IPV4", args, labels, on_gcp)
+        self.ipv6 = self._address(f"{name}-ipv6", "IPV6", args, labels, on_gcp) if settings.ipv6 else None
         addresses = [("ipv4", self.ipv4, "A")] + ([("ipv6", self.ipv6, "AAAA")] if self.ipv6 is not None else [])
 
         # Auto-named: a new domain replaces the certificate (managed.domains forces a new one),
@@ -272,6 +254,20 @@ class CdnSite(pulumi.ComponentResource):
                 "records": self.records,
                 "https_rule_names": self.https_rule_names,
             }
+        )
+
+    @staticmethod
+    def _address(
+        address_name: str, version: str, args: CdnArgs, labels: Mapping[str, str], opts: pulumi.ResourceOptions
+    ) -> GlobalAddress:
+        return gcp.compute.GlobalAddress(
+            address_name,
+            name=address_name,
+            project=args.project,
+            ip_version=version,
+            address_type="EXTERNAL",
+            labels=dict(labels),
+            opts=opts,
         )
 
     @staticmethod
