@@ -19,6 +19,7 @@ from components.cdn import CdnArgs, CdnSite
 from components.cdn_monitoring import CdnMonitoring, CdnMonitoringArgs
 from components.dns_failover import DnsFailover, DnsFailoverArgs
 from components.docker_host import DockerHost, DockerHostArgs
+from components.gcp_apis import ProjectApis, ProjectApisArgs
 from components.gcp_budget import GcpBudget, GcpBudgetArgs
 from components.gcp_channels import EmailChannels, EmailChannelsArgs
 from components.replicated_bucket import ReplicatedBucket, ReplicatedBucketArgs
@@ -174,12 +175,21 @@ def gcp_parts(cfg: StackConfig, gcp_cfg: Gcp, zone_id: pulumi.Output[str] | None
     labels = {"project": PROJECT, "stack": stack}
     # An explicit provider: nothing depends on the workstation's gcloud settings. The billing
     # budget API bills its quota to a project, which user credentials do not carry by themselves.
+    apis = ProjectApis(
+        "gcp-apis",
+        ProjectApisArgs(
+            project=gcp_cfg.project,
+            provider=gcp.Provider("gcp-apis", project=gcp_cfg.project, region=gcp_cfg.region),
+        ),
+    )
+    # Every other GCP resource uses this provider, so it waits for the APIs to be on.
     provider = gcp.Provider(
         "gcp",
         project=gcp_cfg.project,
         region=gcp_cfg.region,
         billing_project=gcp_cfg.project,
         user_project_override=True,
+        opts=pulumi.ResourceOptions(depends_on=apis.services),
     )
     # The project number names the Cloud CDN fill service account and a budget's project
     # filter; it is a fact of the project, so it is read from GCP rather than typed twice.

@@ -33,11 +33,25 @@ def test_prod_registers_the_cdn_chain_and_the_redirect(prod: PlanResult) -> None
     assert prod.outputs["cdn"]["domain"] == "cdn.ziggie.example"
 
 
-def test_gcp_provider_is_configured_from_the_stack(prod: PlanResult) -> None:
-    (provider,) = [r for r in prod.resources if r.type == "pulumi:providers:gcp"]
-    assert (provider.inputs["project"], provider.inputs["region"]) == ("ziggie-prod-placeholder", "europe-north1")
-    gcp_resources = [r for r in prod.resources if r.type.startswith("gcp:")]
-    assert gcp_resources and all(r.provider_urn == provider.urn for r in gcp_resources)
+def test_gcp_providers_are_configured_from_the_stack_and_wait_for_the_apis(prod: PlanResult) -> None:
+    providers = {r.name: r for r in prod.resources if r.type == "pulumi:providers:gcp"}
+    assert set(providers) == {"gcp", "gcp-apis"}
+    for provider in providers.values():
+        assert (provider.inputs["project"], provider.inputs["region"]) == ("ziggie-prod-placeholder", "europe-north1")
+    services = [r for r in prod.resources if r.type == "gcp:projects/service:Service"]
+    assert sorted(r.inputs["service"] for r in services) == [
+        "billingbudgets.googleapis.com",
+        "cloudresourcemanager.googleapis.com",
+        "compute.googleapis.com",
+        "monitoring.googleapis.com",
+        "storage.googleapis.com",
+    ]
+    assert all(r.inputs["disableOnDestroy"] is False for r in services)
+    assert all(r.provider_urn == providers["gcp-apis"].urn for r in services)
+    # The provider every other GCP resource uses waits for the APIs: a fresh project works on the first `up`.
+    assert set(providers["gcp"].dependencies) == {r.urn for r in services}
+    others = [r for r in prod.resources if r.type.startswith("gcp:") and r not in services]
+    assert others and all(r.provider_urn == providers["gcp"].urn for r in others)
 
 
 def test_prod_has_both_budgets_at_five_thresholds_and_two_alert_policies(prod: PlanResult) -> None:
