@@ -13,16 +13,23 @@ from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_gcp as gcp
 
 from components.alarm_topic import AlarmTopic, AlarmTopicArgs
+from components.aws_budget import AwsBudget, AwsBudgetArgs
+from components.cdn import CdnArgs, CdnSite
+from components.cdn_monitoring import CdnMonitoring, CdnMonitoringArgs
 from components.certbot_identity import CertbotIdentity, CertbotIdentityArgs
 from components.dns_failover import DnsFailover, DnsFailoverArgs, HostAddress
 from components.docker_host import DockerHost, DockerHostArgs
+from components.gcp_apis import ProjectApis, ProjectApisArgs
+from components.gcp_budget import GcpBudget, GcpBudgetArgs
+from components.gcp_channels import EmailChannels, EmailChannelsArgs
 from components.host_bootstrap import HostBootstrap, HostBootstrapArgs
 from components.replicated_bucket import ReplicatedBucket, ReplicatedBucketArgs
 from components.replicated_secret import ReplicatedSecret, ReplicatedSecretArgs
 from config.loader import PROJECT, ConfigError, load_stack_config
-from config.models import Aws, Dns, StackConfig
+from config.models import Aws, Dns, Gcp, StackConfig
 from generated import GeneratedFile, combine
 from generated.certbot import certbot_files
 from generated.monitoring import monitoring_files
@@ -202,6 +209,113 @@ def aws_dr(
     return zone_id
 
 
+def gcp_parts(cfg: StackConfig, gcp_cfg: Gcp, zone_id: pulumi.Output[str] | None) -> None:
+    """The CDN, its monitoring and the GCP budget, all in the stack's own project."""
+    stack = pulumi.get_stack()
+    labels = {"project": PROJECT, "stack": stack}
+    # An explicit provider: nothing depends on the workstation's gcloud settings. The billing
+    # budget API bills its quota to a project, which user credentials do not carry by themselves.
+    apis = ProjectApis(
+        "gcp-apis",
+        ProjectApisArgs(
+            project=gcp_cfg.project,
+            provider=gcp.Provider("gcp-apis", project=gcp_cfg.project, region=gcp_cfg.region),
+        ),
+    )
+    # Every other GCP resource uses this provider, so it waits for the APIs to be on.
+    provider = gcp.Provider(
+        "gcp",
+        project=gcp_cfg.project,
+        region=gcp_cfg.region,
+        billing_project=gcp_cfg.project,
+        user_project_override=True,
+        opts=pulumi.ResourceOptions(depends_on=apis.services),
+    )
+    # The project number names the Cloud CDN fill service account and a budget's project
+    # filter; it is a fact of the project, so it is read from GCP rather than typed twice.
+    number = gcp.organizations.get_project_output(
+        project_id=gcp_cfg.project, opts=pulumi.InvokeOutputOptions(provider=provider)
+    ).number
+    emails = cfg.alerts.emails
+    channels = (
+        EmailChannels(
+            "alert-channels",
+            EmailChannelsArgs(project=gcp_cfg.project, emails=emails, provider=provider, labels=labels),
+        )
+        if emails
+        else None
+    )
+    channel_ids: pulumi.Input[list[str]] = channels.ids if channels is not None else []
+    if cfg.cloud.cdn and gcp_cfg.cdn is not None and zone_id is not None:
+        site = CdnSite(
+            "cdn",
+            CdnArgs(
+                bucket_name=f"ziggie-{stack}-cdn",
+                project=gcp_cfg.project,
+                project_number=number,
+                settings=gcp_cfg.cdn,
+                zone_id=zone_id,
+                provider=provider,
+                protect=cfg.environment == "prod",
+                labels=labels,
+            ),
+        )
+        CdnMonitoring(
+            "cdn-monitoring",
+            CdnMonitoringArgs(
+                project=gcp_cfg.project,
+                domain=gcp_cfg.cdn.domain,
+                path="/" + gcp_cfg.cdn.health_object,
+                https_rule_names=site.https_rule_names,
+                channel_ids=channel_ids,
+                provider=provider,
+                labels=labels,
+            ),
+        )
+        pulumi.export(
+            "cdn",
+            {
+                "domain": gcp_cfg.cdn.domain,
+                "bucket": site.bucket.name,
+                "ipv4": site.ipv4.address,
+                "ipv6": site.ipv6.address if site.ipv6 is not None else None,
+            },
+        )
+    budget = cfg.budgets.gcp if cfg.cloud.budgets and cfg.budgets is not None else None
+    if budget is not None and gcp_cfg.billing_account is not None:
+        GcpBudget(
+            "budget-gcp",
+            GcpBudgetArgs(
+                stack=stack,
+                billing_account=gcp_cfg.billing_account,
+                project_number=number,
+                monthly_usd=budget.monthly_usd,
+                channel_ids=channel_ids,
+                channel_count=len(emails),
+                default_iam_recipients=budget.default_iam_recipients,
+                provider=provider,
+            ),
+        )
+
+
+def aws_budget(cfg: StackConfig) -> None:
+    """The stack's AWS budget over the resources tagged with it."""
+    budget = cfg.budgets.aws if cfg.budgets is not None else None
+    if not cfg.cloud.budgets or budget is None:
+        return
+    stack = pulumi.get_stack()
+    AwsBudget(
+        "budget-aws",
+        AwsBudgetArgs(
+            stack=stack,
+            monthly_usd=budget.monthly_usd,
+            emails=cfg.alerts.emails,
+            activate_tag=budget.activate_stack_tag,
+            tags={"project": PROJECT, "stack": stack},
+        ),
+    )
+
+
 def edge_files(cfg: StackConfig, zone_id: pulumi.Output[str] | None) -> dict[str, list[GeneratedFile]]:
     """nginx's configuration and certbot's scripts, with the DNS-01 identity where there is a zone."""
     services = cfg.enabled_services()
@@ -329,6 +443,9 @@ def main() -> None:
     images = image_inputs(cfg, primary)
 
     zone_id = aws_dr(cfg, cfg.aws, secrets, primary) if cfg.cloud.aws_dr and cfg.aws is not None else None
+    if cfg.cloud.cdn and cfg.gcp is not None:
+        gcp_parts(cfg, cfg.gcp, zone_id)
+    aws_budget(cfg)
     files = combine(edge_files(cfg, zone_id), prometheus_files(cfg), monitoring_files(cfg, secrets, per_host_copies))
     hosts = docker_hosts(cfg, images, secrets, files)
 

@@ -36,6 +36,8 @@ STRUCTURED_KEYS = frozenset(
         "edge",
         "primary",
         "aws",
+        "gcp",
+        "budgets",
     }
 )
 # Keys whose value is a plain string.

@@ -726,6 +726,182 @@ class Aws(Model):
         return self.bucket_settings.get(bucket, BucketSettings())
 
 
+GcpRegion = Annotated[str, Field(pattern=r"^[a-z]+-[a-z]+[0-9]+$")]
+_DOMAIN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+
+# Cloud CDN's limits, as the Compute API checks a backend bucket's cdnPolicy (and pulumi-gcp's
+# BackendBucketCdnPolicy docstrings repeat): a TTL is at most a year, a negative-caching TTL
+# at most 1,800 s, only these status codes take one, and each at most once.
+MAX_CDN_TTL = 31_622_400
+MAX_NEGATIVE_TTL = 1_800
+NEGATIVE_CACHING_CODES = frozenset({300, 301, 308, 404, 405, 410, 421, 451, 501})
+# A GCP budget takes at most 5 monitoring notification channels (Billing Budget API,
+# NotificationsRule.monitoringNotificationChannels).
+MAX_GCP_BUDGET_CHANNELS = 5
+# The design's budget alerts: 50, 75, 90 and 100 % of actual spend and 100 % of forecast.
+BUDGET_THRESHOLDS: tuple[tuple[Decimal, Literal["ACTUAL", "FORECASTED"]], ...] = (
+    (Decimal("0.5"), "ACTUAL"),
+    (Decimal("0.75"), "ACTUAL"),
+    (Decimal("0.9"), "ACTUAL"),
+    (Decimal("1.0"), "ACTUAL"),
+    (Decimal("1.0"), "FORECASTED"),
+)
+
+
+class NegativeCachingPolicy(Model):
+    """How long Cloud CDN keeps one error status cached."""
+
+    code: int = Field(description="HTTP status code: 300, 301, 308, 404, 405, 410, 421, 451 or 501.")
+    ttl: int = Field(ge=0, description="Seconds the status is cached (at most 1800).")
+
+    @model_validator(mode="after")
+    def _limits(self) -> Self:
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        if self.code not in NEGATIVE_CACHING_CODES:
+            codes = ", ".join(str(c) for c in sorted(NEGATIVE_CACHING_CODES))
+            problems.append((("code",), f"{self.code} takes no negative-caching TTL; Cloud CDN allows {codes}"))
+        if self.ttl > MAX_NEGATIVE_TTL:
+            problems.append(
+                (("ttl",), f"{self.ttl} s exceeds Cloud CDN's {MAX_NEGATIVE_TTL} s negative-caching maximum")
+            )
+        _raise(problems)
+        return self
+
+
+class CdnCache(Model):
+    """The backend bucket's Cloud CDN policy; the defaults are the seed's."""
+
+    cache_mode: Literal["CACHE_ALL_STATIC", "USE_ORIGIN_HEADERS", "FORCE_CACHE_ALL"] = Field(
+        default="CACHE_ALL_STATIC",
+        description="What Cloud CDN caches: static content (CACHE_ALL_STATIC), what the origin's headers say, or all.",
+    )
+    default_ttl: int | None = Field(
+        default=86_400, ge=0, description="Seconds a response without max-age is cached (seed: 24 h)."
+    )
+    max_ttl: int | None = Field(
+        default=2_592_000, ge=0, description="Longest TTL Cloud CDN grants, CACHE_ALL_STATIC only (seed: 30 d)."
+    )
+    client_ttl: int | None = Field(default=3_600, ge=0, description="Longest max-age sent on to browsers.")
+    negative_caching: bool = Field(default=True, description="Cache error responses for the TTLs below.")
+    negative_caching_policy: tuple[NegativeCachingPolicy, ...] = Field(
+        default=(NegativeCachingPolicy(code=404, ttl=120), NegativeCachingPolicy(code=410, ttl=1_800)),
+        description="Per-status negative-caching TTLs (seed: 404 and 410).",
+    )
+    serve_while_stale: int = Field(
+        default=86_400, ge=0, le=MAX_CDN_TTL, description="Seconds stale content is served while revalidating (24 h)."
+    )
+    request_coalescing: bool = Field(default=True, description="Combine concurrent cache fills into one.")
+    compression: Literal["AUTOMATIC", "DISABLED"] = Field(
+        default="AUTOMATIC", description="Compress text responses at the edge."
+    )
+
+    @model_validator(mode="after")
+    def _valid_together(self) -> Self:
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        ttls = {"defaultTtl": self.default_ttl, "maxTtl": self.max_ttl, "clientTtl": self.client_ttl}
+        for key, value in ttls.items():
+            if value is not None and value > MAX_CDN_TTL:
+                problems.append(((key,), f"{value} s exceeds Cloud CDN's one-year maximum ({MAX_CDN_TTL} s)"))
+        if self.cache_mode == "USE_ORIGIN_HEADERS":
+            for key, value in ttls.items():
+                if value is not None:
+                    problems.append(
+                        ((key,), "must be null with cacheMode USE_ORIGIN_HEADERS: the origin's headers rule")
+                    )
+        elif self.cache_mode != "CACHE_ALL_STATIC" and self.max_ttl is not None:
+            problems.append((("maxTtl",), f"applies to cacheMode CACHE_ALL_STATIC only, not {self.cache_mode}"))
+        if self.cache_mode == "CACHE_ALL_STATIC" and self.max_ttl is not None:
+            for key, value in (("defaultTtl", self.default_ttl), ("clientTtl", self.client_ttl)):
+                if value is not None and value > self.max_ttl:
+                    problems.append(((key,), f"{value} s exceeds maxTtl {self.max_ttl} s"))
+        if self.negative_caching_policy and not self.negative_caching:
+            problems.append((("negativeCachingPolicy",), "needs negativeCaching true"))
+        codes = [p.code for p in self.negative_caching_policy]
+        for code in sorted({c for c in codes if codes.count(c) > 1}):
+            problems.append((("negativeCachingPolicy",), f"status {code} is listed twice"))
+        _raise(problems)
+        return self
+
+
+class CorsRule(Model):
+    """One CORS rule of the CDN's bucket."""
+
+    origins: tuple[str, ...] = Field(min_length=1, description="Origins allowed (`https://app.ziggie.example`).")
+    methods: tuple[Literal["GET", "HEAD", "OPTIONS"], ...] = Field(
+        default=("GET", "HEAD"), min_length=1, description="Methods allowed: the CDN only reads."
+    )
+    response_headers: tuple[str, ...] = Field(default=("Content-Type",), description="Headers browsers may read.")
+    max_age_seconds: int = Field(default=3_600, ge=0, description="Seconds a browser caches the preflight answer.")
+
+
+class CdnBucket(Model):
+    """The private GCS bucket the CDN serves."""
+
+    location: str = Field(default="EU", pattern=r"^[A-Z0-9-]+$", description="GCS location (`EU`, `EUROPE-NORTH1`).")
+    versioning: bool = Field(default=True, description="Keep replaced and deleted object versions.")
+    noncurrent_version_days: int = Field(
+        default=30, ge=1, description="Days a replaced object version is kept before the lifecycle deletes it."
+    )
+    cors: tuple[CorsRule, ...] = Field(default=(), description="CORS rules for browsers fetching assets.")
+
+
+class Cdn(Model):
+    """The CDN: a private bucket behind a backend bucket with Cloud CDN and an HTTPS load balancer."""
+
+    domain: str = Field(
+        pattern=_DOMAIN,
+        max_length=253,
+        description="Name the CDN serves (`cdn.ziggie.example`); its A/AAAA records go in the zone.",
+    )
+    ipv6: bool = Field(default=True, description="Also reserve a global IPv6 address and publish an AAAA record.")
+    health_object: str = Field(
+        default="healthz.txt",
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="Object the program puts in the bucket for the uptime check to fetch.",
+    )
+    bucket: CdnBucket = Field(default_factory=CdnBucket, description="The private bucket behind the CDN.")
+    cache: CdnCache = Field(default_factory=CdnCache, description="Cloud CDN cache policy.")
+
+
+class Gcp(Model):
+    """The stack's GCP project: where the CDN lives and what its budget covers."""
+
+    project: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$", description="GCP project id.")
+    billing_account: str | None = Field(
+        default=None,
+        pattern=r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$",
+        description="Billing account the project is billed to (`XXXXXX-XXXXXX-XXXXXX`); needed for a budget.",
+    )
+    region: GcpRegion = Field(default="europe-north1", description="Default region of the GCP provider.")
+    cdn: Cdn | None = Field(default=None, description="The CDN; needs cloud.cdn.")
+
+
+class AwsBudget(Model):
+    """This stack's monthly AWS budget."""
+
+    monthly_usd: Decimal = Field(gt=0, description="Monthly budget in USD for AWS resources tagged with this stack.")
+    activate_stack_tag: bool = Field(
+        default=False,
+        description="Activate the `stack` cost-allocation tag; the account has one such switch: one stack owns it.",
+    )
+
+
+class GcpBudget(Model):
+    """This stack's monthly GCP budget."""
+
+    monthly_usd: Decimal = Field(gt=0, description="Monthly budget in USD for this stack's GCP project.")
+    default_iam_recipients: bool = Field(
+        default=True, description="Also email the billing account's admins and users (GCP's default recipients)."
+    )
+
+
+class Budgets(Model):
+    """Monthly budgets per cloud; alerts at 50/75/90/100 % actual and 100 % forecast to alerts.emails."""
+
+    aws: AwsBudget | None = Field(default=None, description="The AWS budget; required when the stack uses AWS.")
+    gcp: GcpBudget | None = Field(default=None, description="The GCP budget; required when the stack uses GCP.")
+
+
 class Primary(Model):
     """How a standby stack reads the primary stack's outputs."""
 
@@ -766,6 +942,10 @@ class StackConfig(Model):
     edge: Edge = Field(default_factory=Edge, description="What nginx serves, and its certificates.")
     primary: Primary | None = Field(default=None, description="The primary stack a standby reads; dr only.")
     aws: Aws | None = Field(default=None, description="The AWS disaster-recovery parts; needs cloud.awsDr.")
+    gcp: Gcp | None = Field(
+        default=None, description="The GCP project, and the CDN in it; needs cloud.cdn or a GCP budget."
+    )
+    budgets: Budgets | None = Field(default=None, description="Monthly budgets per cloud; needs cloud.budgets.")
 
     @model_validator(mode="after")
     def _placement(self) -> Self:
@@ -819,9 +999,7 @@ class StackConfig(Model):
             problems.append((("aws",), "is required when cloud.awsDr is true"))
         if self.aws is not None and not self.cloud.aws_dr:
             problems.append((("cloud", "awsDr"), "must be true for the aws settings to apply"))
-        for switch, alias in (("cdn", "cdn"), ("budgets", "budgets")):
-            if getattr(self.cloud, switch):
-                problems.append((("cloud", alias), "is not built yet; leave it off"))
+        problems += self._cloud_problems()
         if self.primary is not None and self.primary.secrets_from_replicas and not self.cloud.aws_dr:
             problems.append((("primary", "secretsFromReplicas"), "needs cloud.awsDr: the replicas live in AWS"))
         problems += self._dns_problems()
@@ -919,6 +1097,60 @@ class StackConfig(Model):
             for name, host in self.hosts.items()
             if host.public_address and (host.ipv4 is not None or host.ipv6 is not None)
         }
+
+    def _cloud_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """What the CDN and budget switches need, and what they must not be given without."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        cdn = self.gcp.cdn if self.gcp is not None else None
+        if self.cloud.cdn:
+            if self.gcp is None:
+                problems.append((("gcp",), "is required when cloud.cdn is true: set gcp.project and gcp.cdn"))
+            elif cdn is None:
+                problems.append((("gcp", "cdn"), "is required when cloud.cdn is true: set at least gcp.cdn.domain"))
+            dns = self.aws.dns if self.aws is not None and self.cloud.aws_dr else None
+            if dns is None:
+                problems.append(
+                    (("cloud", "cdn"), "needs aws.dns (cloud.awsDr): the CDN domain's records go in its Route 53 zone")
+                )
+            elif cdn is not None and not cdn.domain.endswith("." + dns.zone_name):
+                problems.append((("gcp", "cdn", "domain"), f"{cdn.domain} is not inside the zone {dns.zone_name}"))
+        elif self.gcp is not None:
+            problems.append((("cloud", "cdn"), "must be true for the gcp settings to apply"))
+        if self.budgets is not None and not self.cloud.budgets:
+            problems.append((("cloud", "budgets"), "must be true for the budgets settings to apply"))
+        if self.cloud.budgets:
+            budgets = self.budgets or Budgets()
+            if not self.cloud.aws_dr and not self.cloud.cdn:
+                problems.append(
+                    (("cloud", "budgets"), "has no cloud to budget: neither cloud.awsDr nor cloud.cdn is on")
+                )
+            if self.cloud.aws_dr and budgets.aws is None:
+                problems.append(
+                    (("budgets", "aws"), "is required: cloud.budgets is on and the stack uses AWS (cloud.awsDr)")
+                )
+            if self.cloud.cdn and budgets.gcp is None:
+                problems.append(
+                    (("budgets", "gcp"), "is required: cloud.budgets is on and the stack uses GCP (cloud.cdn)")
+                )
+            if budgets.aws is not None and not self.cloud.aws_dr:
+                problems.append((("budgets", "aws"), "is set but the stack uses no AWS (cloud.awsDr is off)"))
+            if budgets.gcp is not None and not self.cloud.cdn:
+                problems.append((("budgets", "gcp"), "is set but the stack uses no GCP (cloud.cdn is off)"))
+            if budgets.gcp is not None and self.gcp is not None and self.gcp.billing_account is None:
+                problems.append((("gcp", "billingAccount"), "is required for budgets.gcp"))
+            if budgets.gcp is not None and len(self.alerts.emails) > MAX_GCP_BUDGET_CHANNELS:
+                problems.append(
+                    (
+                        ("alerts", "emails"),
+                        f"{len(self.alerts.emails)} addresses: a GCP budget takes at most "
+                        f"{MAX_GCP_BUDGET_CHANNELS} notification channels",
+                    )
+                )
+            if not self.alerts.emails:
+                problems.append(
+                    (("alerts", "emails"), "is required when cloud.budgets is true: budgets alert by email")
+                )
+        return problems
 
     def enabled_services(self) -> dict[str, Service]:
         """The services this stack deploys, in a stable order."""

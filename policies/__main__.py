@@ -8,11 +8,15 @@ from pulumi_policy import EnforcementLevel, PolicyPack
 from ziggie_policies import (
     bucket_protection,
     bucket_replication,
+    cdn_backend_bucket,
+    cloud_budgets,
     container_limits,
+    cost_budget,
     failover_health_check,
     failover_probe_target,
     healthcheck_required,
     host_allocation,
+    http_redirect_only,
     no_privileged,
     pinned_images,
     secret_replication,
@@ -37,5 +41,9 @@ PolicyPack(
         failover_health_check.policy,  # mandatory
         failover_probe_target.policy,  # mandatory
         service_reachability.policy,  # mandatory
+        cdn_backend_bucket.policy,  # mandatory
+        http_redirect_only.policy,  # mandatory
+        cloud_budgets.policy,  # mandatory
+        cost_budget.policy,  # mandatory; the budget and usage assumptions per stack in config/<stack>.json
     ],
 )

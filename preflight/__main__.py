@@ -51,11 +51,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"preflight: {exc}", file=sys.stderr)
         return 2
 
+    policy_config = args.policy_config or args.policy_pack / "config" / f"{args.stack}.json"
     pack = None
     if not args.no_policy:
         from preflight.analyzer import AnalyzerError, PolicyConfigError, run_pack
 
-        policy_config = args.policy_config or args.policy_pack / "config" / f"{args.stack}.json"
         try:
             pack = run_pack(
                 args.policy_pack,
@@ -69,7 +69,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"preflight: policy pack: {exc}", file=sys.stderr)
             return 2
 
-    report = Report(plan=plan, pack=pack, show_files=args.show_files)
+    from preflight.cost import cost_estimate
+
+    # The estimate the cost-budget policy judges, priced by the pack's own estimator.
+    estimate = cost_estimate(plan.resources, policy_config)
+    report = Report(plan=plan, pack=pack, cost=estimate, show_files=args.show_files)
     try:
         print(render(report, args.format, args.max_chars))
     except BrokenPipeError:  # `| head`: the reader has what it wanted; nothing more to flush

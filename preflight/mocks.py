@@ -61,6 +61,8 @@ class PreflightMocks(Mocks):
             return _hex(args.name, 32), state
         if args.typ.startswith("aws:"):
             return _aws_resource(args.typ, args.name, state)
+        if args.typ.startswith("gcp:"):
+            return _gcp_resource(args.typ, args.name, state)
         return _hex(f"{args.typ}:{args.name}"), state
 
     def call(self, args: MockCallArgs) -> dict[Any, Any]:  # type: ignore[override]
@@ -86,7 +88,77 @@ class PreflightMocks(Mocks):
                 "userId": "AIDAPREFLIGHT",
                 "id": ACCOUNT_ID,
             }
+        if args.token == "gcp:organizations/getProject:getProject":
+            project = str(args.args.get("projectId") or GCP_PROJECT)
+            return {
+                "projectId": project,
+                "name": project,
+                "number": _project_number(project),
+                "id": f"projects/{project}",
+                "labels": {},
+            }
         raise NotImplementedError(f"preflight has no answer for the function {args.token}")
+
+
+GCP_PROJECT = "preflight-project"
+COMPUTE_API = "https://www.googleapis.com/compute/v1"
+
+
+def _project_number(project: str) -> str:
+    """A 12-digit project number, stable per project id, as GCP numbers projects."""
+    return str(int(_hex(project, 12), 16) % 900_000_000_000 + 100_000_000_000)
+
+
+def _gcp_resource(typ: str, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Ids, self links and addresses shaped like GCP's own for the resources the program uses."""
+    project = str(state.get("project") or GCP_PROJECT)
+    resource_name = str(state.get("name") or name)
+    seed = int(_hex(f"{typ}:{name}", 8), 16)
+    global_kinds = {
+        "gcp:compute/globalAddress:GlobalAddress": "addresses",
+        "gcp:compute/backendBucket:BackendBucket": "backendBuckets",
+        "gcp:compute/managedSslCertificate:ManagedSslCertificate": "sslCertificates",
+        "gcp:compute/uRLMap:URLMap": "urlMaps",
+        "gcp:compute/targetHttpsProxy:TargetHttpsProxy": "targetHttpsProxies",
+        "gcp:compute/targetHttpProxy:TargetHttpProxy": "targetHttpProxies",
+        "gcp:compute/globalForwardingRule:GlobalForwardingRule": "forwardingRules",
+    }
+    if typ in global_kinds:
+        path = f"projects/{project}/global/{global_kinds[typ]}/{resource_name}"
+        state.update(name=resource_name, project=project, selfLink=f"{COMPUTE_API}/{path}")
+        if typ == "gcp:compute/globalAddress:GlobalAddress":
+            # Documentation ranges (RFC 5737, RFC 3849) in place of Google's anycast addresses.
+            ipv6 = state.get("ipVersion") == "IPV6"
+            state["address"] = f"2001:db8::{seed % 0xFFFF:x}" if ipv6 else f"198.51.100.{seed % 254 + 1}"
+        if typ == "gcp:compute/managedSslCertificate:ManagedSslCertificate":
+            state.update(certificateId=seed, subjectAlternativeNames=state.get("managed", {}).get("domains", []))
+        return path, state
+    if typ == "gcp:storage/bucket:Bucket":
+        state.update(name=resource_name, project=project, url=f"gs://{resource_name}")
+        state["selfLink"] = f"https://www.googleapis.com/storage/v1/b/{resource_name}"
+        return resource_name, state
+    if typ == "gcp:storage/bucketIAMMember:BucketIAMMember":
+        return f"b/{state['bucket']}/{state['role']}/{state['member']}", state
+    if typ == "gcp:storage/bucketObject:BucketObject":
+        state.update(mediaLink=f"https://storage.googleapis.com/{state['bucket']}/{resource_name}")
+        return f"{state['bucket']}-{resource_name}", state
+    if typ == "gcp:monitoring/notificationChannel:NotificationChannel":
+        channel = f"projects/{project}/notificationChannels/{seed}"
+        state.update(name=channel, project=project)
+        return channel, state
+    if typ == "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig":
+        check_id = f"cdn-{_hex(name, 12)}"
+        state.update(uptimeCheckId=check_id, name=f"projects/{project}/uptimeCheckConfigs/{check_id}", project=project)
+        return state["name"], state
+    if typ == "gcp:monitoring/alertPolicy:AlertPolicy":
+        policy = f"projects/{project}/alertPolicies/{seed}"
+        state.update(name=policy, project=project)
+        return policy, state
+    if typ == "gcp:billing/budget:Budget":
+        budget = f"billingAccounts/{state['billingAccount']}/budgets/{_uuid(name)}"
+        state.update(name=budget)
+        return budget, state
+    return _hex(f"{typ}:{name}", 20), state
 
 
 def _uuid(seed: str) -> str:
@@ -111,7 +183,7 @@ _S3_BUCKET_SETTINGS = frozenset(
 def _aws_resource(typ: str, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """Ids and ARNs shaped like AWS's own, per region, for the resources the program uses."""
     region = str(state.get("region") or DEFAULT_REGION)
-    if typ.startswith(("aws:iam/", "aws:route53/")):
+    if typ.startswith(("aws:iam/", "aws:route53/", "aws:budgets/", "aws:costexplorer/")):
         return _aws_global_resource(typ, name, state)
     state.setdefault("region", region)
     if typ in _S3_BUCKET_SETTINGS:
@@ -165,7 +237,7 @@ def _aws_resource(typ: str, name: str, state: dict[str, Any]) -> tuple[str, dict
 
 
 def _aws_global_resource(typ: str, name: str, state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """IAM and Route 53: global services, so no region in their ids, ARNs or state."""
+    """IAM, Route 53, Budgets and Cost Explorer: global services, so no region in their ids, ARNs or state."""
     if typ == "aws:iam/rolePolicy:RolePolicy":
         policy_name = str(state.get("name") or f"{name}-policy")
         state.update(name=policy_name)
@@ -186,6 +258,13 @@ def _aws_global_resource(typ: str, name: str, state: dict[str, Any]) -> tuple[st
         record_id = "_".join(str(state.get(k, "")) for k in ("zoneId", "name", "type", "setIdentifier"))
         state.update(fqdn=state.get("name"))
         return record_id, state
+    if typ == "aws:budgets/budget:Budget":
+        budget = str(state.get("name") or name)
+        state.update(name=budget, arn=f"arn:aws:budgets::{ACCOUNT_ID}:budget/{budget}", accountId=ACCOUNT_ID)
+        return f"{ACCOUNT_ID}:{budget}", state
+    if typ == "aws:costexplorer/costAllocationTag:CostAllocationTag":
+        state.update(type="UserDefined")
+        return str(state["tagKey"]), state
     return _hex(f"{typ}:{name}", 20), state
 
 

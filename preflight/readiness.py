@@ -3,7 +3,7 @@
 dr must deploy while the primary region is down, so nothing on its path may be in that region:
 every AWS resource it creates and every AWS data source it reads must name an allowed region
 (the DR region, or us-east-1 where Route 53's health-check metrics and so its alarms live), or
-belong to a global service (IAM, Route 53). A regional resource that names no region would
+belong to a global service (IAM, Route 53, Budgets, Cost Explorer). A regional resource that names no region would
 land in the provider's default region, which the plan cannot vouch for, so it is a finding too.
 A StackReference reads the state backend, not an AWS region: the README says where that must
 not live.
@@ -17,7 +17,9 @@ from typing import Any
 
 from preflight.runner import PlanResult
 
-GLOBAL_SERVICES = ("aws:iam/", "aws:route53/")
+# pulumi-aws v7 gives these no `region` argument: their APIs are global (AWS Budgets and Cost
+# Explorer answer from one endpoint whatever the region).
+GLOBAL_SERVICES = ("aws:iam/", "aws:route53/", "aws:budgets/", "aws:costexplorer/")
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class Placement:
     what: str
     """`create aws:s3/bucket:Bucket bucket-assets` or `read aws:secretsmanager/getSecretVersion:...`."""
     region: str
-    """The region, `global` for IAM and Route 53, or `unset`."""
+    """The region, `global` for a global service (IAM, Route 53, ...), or `unset`."""
     allowed: bool
 
 

@@ -27,6 +27,7 @@ import yaml
 from config.models import CPU_SHARES_PER_VCPU, MIB
 from config.units import format_gib
 from preflight.analyzer import PackRun, Violation
+from preflight.cost import render_cost
 from preflight.files import UploadedFile, files_json, render_files, size_text, uploaded_files
 from preflight.readiness import dr_readiness
 from preflight.records import RecordedResource, redact
@@ -232,10 +233,15 @@ class Report:
     plan: PlanResult
     pack: PackRun | None
     """None when the pack was not run (`--no-policy`)."""
-    estimated_monthly_cost_usd: Decimal | None = None
-    """The plan's estimated monthly cost, for the verdict line; filled by the cost guard when it exists."""
+    cost: dict[str, Any] | None = None
+    """The cost guard's estimate (`preflight.cost.cost_estimate`): lines, totals and the budget."""
     show_files: bool = False
     """Print the content of uploaded files (`--show-files`); secret ones never."""
+
+    @property
+    def estimated_monthly_cost_usd(self) -> Decimal | None:
+        """The plan's estimated monthly cost, for the verdict line."""
+        return None if self.cost is None else Decimal(self.cost["totalUsd"])
 
     @property
     def files(self) -> list[UploadedFile]:
@@ -386,6 +392,7 @@ def render_text(report: Report) -> str:
         lines.append(f"  policy pack ran with {report.pack.interpreter}")
     if report.violations:
         lines += ["", "violations", *_table([["level", "policy", "resource", "message"], *_violation_rows(report)], 4)]
+    lines += render_cost(report.cost)
     if plan.warnings:
         lines += ["", "warnings", *[f"  {w}" for w in plan.warnings]]
     for host in allocations(plan):
@@ -462,6 +469,7 @@ def render_json(report: Report) -> dict[str, Any]:
         }
         for prep in host_preparation(plan)
     ]
+    document["costEstimate"] = report.cost
     document["files"] = files_json(report.files, report.show_files)
     readiness = dr_readiness(plan)
     if readiness is not None:
@@ -520,6 +528,8 @@ def render_markdown(report: Report, limit: int = MARKDOWN_LIMIT) -> str:
         if len(rows) > MAX_VIOLATION_ROWS:
             lines += ["", f"… and {len(rows) - MAX_VIOLATION_ROWS} more violations: `--format json` lists them all."]
         lines.append("")
+    if report.cost is not None:
+        lines += ["#### Estimated monthly cost", "", "```text", *report.cost["text"], "```", ""]
     if plan.warnings:
         lines += ["#### Warnings", "", *[f"- {_cell(w)}" for w in plan.warnings], ""]
 

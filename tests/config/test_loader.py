@@ -906,11 +906,9 @@ def test_structured_key_set_as_secret_is_refused_without_echoing_it() -> None:
 @pytest.mark.parametrize(
     ("cloud", "expected"),
     [
-        ({"cdn": True}, [line("cloud.cdn", "is not built yet; leave it off")]),
-        ({"budgets": True}, [line("cloud.budgets", "is not built yet; leave it off")]),
         ({"awsDr": True}, [line("aws", "is required when cloud.awsDr is true")]),
     ],
-    ids=["cdn_switch_refused_until_built", "budgets_switch_refused_until_built", "aws_dr_needs_aws_settings"],
+    ids=["aws_dr_needs_aws_settings"],
 )
 def test_cloud_switches_that_cannot_be_honoured_are_errors(cloud: dict[str, bool], expected: list[str]) -> None:
     stack = good_stack()

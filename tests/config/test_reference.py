@@ -40,6 +40,15 @@ MODELS: list[type[BaseModel]] = [
     models.BucketSettings,
     models.Dns,
     models.HealthCheckSettings,
+    models.Gcp,
+    models.Cdn,
+    models.CdnBucket,
+    models.CorsRule,
+    models.CdnCache,
+    models.NegativeCachingPolicy,
+    models.Budgets,
+    models.AwsBudget,
+    models.GcpBudget,
 ]
 
 

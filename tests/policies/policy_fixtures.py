@@ -209,6 +209,29 @@ HEALTH_CHECK_ID = "0b5f2c3e-7c1d-4f5e-9a1b-2c3d4e5f6a7b"
 ZONE_ID = "Z0123456789ABCDEFGHIJ"
 
 
+def _owned(
+    component: str,
+    owner: str,
+    type_: str,
+    name: str,
+    inputs: Mapping[str, Any],
+    outputs: Mapping[str, Any] | None,
+    property_dependencies: Mapping[str, Sequence[str]] | None,
+) -> RecordedResource:
+    """A resource under a component, on the default provider; deps from its property deps."""
+    pdeps = {key: tuple(urns) for key, urns in (property_dependencies or {}).items()}
+    return RecordedResource(
+        urn=_urn(type_, name, component),
+        type=type_,
+        name=name,
+        parent=_urn(component, owner, None),
+        dependencies=tuple(dict.fromkeys(u for urns in pdeps.values() for u in urns)),
+        property_dependencies=pdeps,
+        inputs={k: v for k, v in inputs.items() if v is not None},
+        outputs=dict(outputs or {}),
+    )
+
+
 def aws(
     type_: str,
     name: str,
@@ -217,18 +240,8 @@ def aws(
     outputs: Mapping[str, Any] | None = None,
     property_dependencies: Mapping[str, Sequence[str]] | None = None,
 ) -> RecordedResource:
-    """An AWS resource under the DR component, on the default aws provider; deps from property deps."""
-    pdeps = {key: tuple(urns) for key, urns in (property_dependencies or {}).items()}
-    return RecordedResource(
-        urn=_urn(type_, name, AWS_COMPONENT),
-        type=type_,
-        name=name,
-        parent=_urn(AWS_COMPONENT, "dr", None),
-        dependencies=tuple(dict.fromkeys(u for urns in pdeps.values() for u in urns)),
-        property_dependencies=pdeps,
-        inputs={k: v for k, v in inputs.items() if v is not None},
-        outputs=dict(outputs or {}),
-    )
+    """An AWS resource under the DR component."""
+    return _owned(AWS_COMPONENT, "dr", type_, name, inputs, outputs, property_dependencies)
 
 
 def bucket(name: str, region: Any = PRIMARY_REGION, *, resource_name: str | None = None) -> RecordedResource:
@@ -417,6 +430,23 @@ def failover_record(
         },
         property_dependencies={"healthCheckId": [check.urn]} if check is not None else None,
     )
+
+
+# --- GCP (pulumi-gcp: the CDN chain and budgets) ---
+
+GCP_COMPONENT = "ziggie:gcp:Cdn"
+
+
+def gcp(
+    type_: str,
+    name: str,
+    inputs: Mapping[str, Any],
+    *,
+    outputs: Mapping[str, Any] | None = None,
+    property_dependencies: Mapping[str, Sequence[str]] | None = None,
+) -> RecordedResource:
+    """A GCP resource under the CDN component."""
+    return _owned(GCP_COMPONENT, "cdn", type_, name, inputs, outputs, property_dependencies)
 
 
 # --- running a policy ---

@@ -22,9 +22,9 @@ from preflight.analyzer import (
 
 PACK_DIR = Path(__file__).resolve().parents[2] / "policies"
 KNOWN = (
-    "all, bucket-protection, bucket-replication, container-limits, failover-health-check, failover-probe-target, "
-    "healthcheck-required, host-allocation, no-privileged, pinned-images, secret-replication, secrets-not-plaintext, "
-    "service-reachability"
+    "all, bucket-protection, bucket-replication, cdn-backend-bucket, cloud-budgets, container-limits, cost-budget, "
+    "failover-health-check, failover-probe-target, healthcheck-required, host-allocation, http-redirect-only, "
+    "no-privileged, pinned-images, secret-replication, secrets-not-plaintext, service-reachability"
 )
 HOST_KEYS = "cpus, dockerHost, memoryGiB, reserveCpus, reserveMemoryGiB"
 KVM4 = {"memoryGiB": 16, "cpus": 4, "reserveMemoryGiB": 2, "reserveCpus": 0.5}

@@ -164,3 +164,55 @@ def test_hosts_without_the_swarm_cannot_reach_each_other(tmp_path: Path) -> None
         ("vps1-ziggie-api", "container ziggie-api needs ollama, but they share no network"),
         ("vps2-promtail", "container promtail-vps2 needs loki, but they share no network"),
     ]
+
+
+def test_budget_below_prods_fixed_costs_fails_preflight_with_the_figures(tmp_path: Path) -> None:
+    config = json.loads((PROJECT_DIR / "policies" / "config" / "prod.json").read_text())
+    config["cost-budget"]["monthlyBudgetUsd"] = 50
+    path = tmp_path / "prod.json"
+    path.write_text(json.dumps(config))
+    code, document, _ = preflight("--stack", "prod", "--policy-config", str(path))
+    assert code == 1
+    largest = "largest fixed: Docker hosts (hostinger-kvm-4) 24.00, GCP global forwarding rules 18.25, KMS keys 4.00"
+    assert [(v["policy"], v["enforcement"], v["message"]) for v in document["violations"]] == [
+        (
+            "cost-budget",
+            "mandatory",
+            "stack prod: estimated monthly cost 81.62 USD exceeds its budget of 50.00 USD (fixed 56.60, usage 25.02); "
+            + largest,
+        ),
+        (
+            "cost-budget",
+            "mandatory",
+            "stack prod: fixed monthly costs 56.60 USD exceed 80.00 % of the 50.00 USD budget (40.00 USD); " + largest,
+        ),
+    ]
+    estimate = document["costEstimate"]
+    assert (estimate["totalUsd"], estimate["fixedUsd"], estimate["budgetUsd"]) == ("81.62", "56.60", "50")
+
+
+def test_prod_preflight_prints_the_estimate_line_by_line() -> None:
+    result = run_preflight("--stack", "prod")
+    assert result.returncode == 0, result.stderr
+    # The section runs from its title to the next blank line.
+    section = result.stdout.split("\nestimated monthly cost\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert section[0] == "  Docker hosts (hostinger-kvm-4): 2 host = 24.00 USD"
+    assert "  GCP global forwarding rules: 4 rule = 18.25 USD [first 5 billed together]" in section
+    assert section[-1] == "  total 81.62 USD a month (fixed 56.60, usage 25.02) against a budget of 100.00 USD"
+
+
+def test_dr_without_its_aws_budget_fails_cloud_budgets(tmp_path: Path) -> None:
+    text = (PROJECT_DIR / "Pulumi.dr.yaml").read_text()
+    budgets = "    budgets: true\n"
+    section = '  ziggie-infra:budgets:\n    aws:\n      monthlyUsd: "20"\n'
+    assert budgets in text and section in text, "the dr stack file no longer switches its AWS budget on this way"
+    path = tmp_path / "Pulumi.dr.yaml"
+    path.write_text(text.replace(budgets, "", 1).replace(section, "", 1))
+    code, document, stderr = preflight("--stack", "dr", "--config-file", str(path))
+    assert code == 1, stderr
+    assert [(v["policy"], v["message"]) for v in document["violations"]] == [
+        (
+            "cloud-budgets",
+            "stack uses AWS (8 resource kinds, e.g. aws:cloudwatch/metricAlarm:MetricAlarm) but has no AWS budget",
+        )
+    ]

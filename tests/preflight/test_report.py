@@ -15,6 +15,7 @@ from preflight_cli import run_preflight
 from benchmarks.preflight_scale import synthetic_stack_file
 from config.loader import PROJECT
 from preflight.analyzer import PackRun, Violation, run_pack
+from preflight.cost import cost_estimate
 from preflight.report import (
     GITHUB_COMMENT_LIMIT,
     MARKDOWN_LIMIT,
@@ -97,9 +98,16 @@ def test_outputs_are_yaml_with_long_values_cut(prod: PlanResult) -> None:
 
 
 def test_estimated_cost_appears_in_the_verdict_when_known(prod: PlanResult, prod_pack: PackRun) -> None:
-    report = Report(prod, prod_pack, estimated_monthly_cost_usd=Decimal("24"))
-    assert render_text(report).splitlines()[0].endswith(" · estimated $24.00/month")
-    assert render_json(report)["verdict"]["estimatedMonthlyCostUsd"] == "24"
+    estimate = cost_estimate(prod.resources, PACK_DIR / "config" / "prod.json")
+    assert estimate is not None
+    report = Report(prod, prod_pack, cost=estimate)
+    total = Decimal(estimate["totalUsd"])
+    text = render_text(report)
+    assert text.splitlines()[0].endswith(f" · estimated ${total:,.2f}/month")
+    assert "estimated monthly cost" in text
+    assert render_json(report)["verdict"]["estimatedMonthlyCostUsd"] == estimate["totalUsd"]
+    assert render_json(report)["costEstimate"] == estimate
+    assert "#### Estimated monthly cost" in render_markdown(report)
     assert render_json(Report(prod, prod_pack))["verdict"]["estimatedMonthlyCostUsd"] is None
 
 

@@ -222,8 +222,8 @@ def test_prod_aws_resources_sit_in_their_regions(prod: PlanResult) -> None:
     for r in prod.resources:
         if not r.type.startswith("aws:"):
             continue
-        if r.type.startswith(("aws:iam/", "aws:route53/")):
-            assert "region" not in r.inputs, f"{r.urn}: IAM and Route 53 are global"
+        if r.type.startswith(("aws:iam/", "aws:route53/", "aws:budgets/", "aws:costexplorer/")):
+            assert "region" not in r.inputs, f"{r.urn}: IAM, Route 53, Budgets and Cost Explorer are global"
             continue
         regions.setdefault(r.inputs["region"], set()).add(r.name)
     assert set(regions) == {"eu-north-1", "eu-west-1", "us-east-1"}
@@ -244,6 +244,7 @@ def test_dr_adds_only_the_secondary_side(prod: PlanResult) -> None:
     dr = run_stack("dr")
     aws_types = sorted(r.type for r in dr.resources if r.type.startswith("aws:"))
     assert aws_types == [
+        "aws:budgets/budget:Budget",
         "aws:cloudwatch/metricAlarm:MetricAlarm",
         # certbot's own DNS-01 identity (IAM is global).
         "aws:iam/accessKey:AccessKey",
