@@ -81,7 +81,7 @@ class PriceTable:
 
 
 def load_prices(path: Path = PRICES_FILE) -> PriceTable:
-    """The price table, each entry checked to carry a price, a unit, a source and a date."""
+    """The price table, each entry checked to carry a price, a unit, a source, a date and whether it was confirmed."""
     document = json.loads(path.read_text(encoding="utf-8"))
     problems: list[str] = []
     for key, entry in sorted(document.get("prices", {}).items()):
@@ -92,7 +92,11 @@ def load_prices(path: Path = PRICES_FILE) -> PriceTable:
             if not isinstance(entry, Mapping) or not isinstance(entry.get(field_name), str) or not entry[field_name]:
                 problems.append(f"{key}: {field_name} is required")
         if not isinstance(entry, Mapping) or not _DATE.match(str(entry.get("date", ""))):
-            problems.append(f"{key}: date must be YYYY-MM-DD (when the price was read)")
+            problems.append(f"{key}: date must be YYYY-MM-DD (when the price was written down)")
+        # Whether the figure was checked against a copy of its source, or taken as known: a reader
+        # must be able to tell which prices still need confirming.
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("confirmed"), bool):
+            problems.append(f"{key}: confirmed must be true or false (checked against its source)")
     if problems:
         raise PolicyConfigError(f"price table {path.name}: " + "; ".join(problems))
     return PriceTable(

@@ -93,19 +93,29 @@ def test_every_price_has_a_source_and_a_date() -> None:
     assert len(table.prices) >= 20
     for key, entry in table.prices.items():
         assert entry["source"] and entry["date"] == "2026-11-23", key
+    # Only these were checked against a stored copy of their source page; the rest are list
+    # prices as known when written, to confirm before relying on them (README, cost guard).
+    assert {key for key, entry in table.prices.items() if entry["confirmed"]} == {
+        "gcp-forwarding-rules-first-5",
+        "gcp-forwarding-rule-additional",
+        "cdn-cache-egress-europe",
+        "cdn-cache-fill",
+    }
 
 
 def test_a_price_without_its_date_is_refused(tmp_path: Path) -> None:
     document = json.loads((PROJECT_DIR / "policies" / "prices.json").read_text())
     del document["prices"]["kms-key"]["date"]
     document["prices"]["cloudwatch-alarm"]["source"] = ""
+    document["prices"]["kms-key"]["confirmed"] = "yes"
     path = tmp_path / "prices.json"
     path.write_text(json.dumps(document))
     with pytest.raises(PolicyConfigError) as caught:
         load_prices(path)
     assert str(caught.value) == (
         "price table prices.json: cloudwatch-alarm: source is required; "
-        "kms-key: date must be YYYY-MM-DD (when the price was read)"
+        "kms-key: date must be YYYY-MM-DD (when the price was written down); "
+        "kms-key: confirmed must be true or false (checked against its source)"
     )
 
 
