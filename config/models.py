@@ -1153,7 +1153,7 @@ class StackConfig(Model):
             if service.host is not None and service.host not in self.hosts:
                 continue
             for host_name in self.hosts_of(name):
-                for volume in service.volumes:
+                for volume in dict.fromkeys(service.volumes):  # a repeated entry is reported as such
                     key = (host_name, volume.name)
                     if key in volumes:
                         problems.append(
