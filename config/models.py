@@ -1153,7 +1153,7 @@ class StackConfig(Model):
             if service.host is not None and service.host not in self.hosts:
                 continue
             for host_name in self.hosts_of(name):
-                for volume in dict.fromkeys(service.volumes):  # a repeated entry is reported as such
+                for volume in service.volumes:
                     key = (host_name, volume.name)
                     if key in volumes:
                         problems.append(
@@ -1222,8 +1222,6 @@ class StackConfig(Model):
                         (("services", name, "cpus"), f"{service.cpus} exceeds the {host.cpus} CPUs of host {host_name}")
                     )
                 for i, port in enumerate(service.ports):
-                    if service.ports.index(port) != i:
-                        continue  # a repeated entry is reported as such
                     bound = ports.setdefault((host_name, port.protocol, port.external), [])
                     for ip, other, j in bound:
                         if ip == port.ip or IPv4Address("0.0.0.0") in (ip, port.ip):  # noqa: S104 - the any-address

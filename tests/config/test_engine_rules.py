@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from test_loader import SOURCE, chain, good_stack, line, load, problem_lines, with_host, with_key, with_service
 
+from config.images import ImageRef
 from config.loader import ConfigError
 from config.models import MAX_ENV_STRING, ULIMIT_NAMES, host_access_of
 
@@ -295,7 +296,20 @@ ENGINE_ACCEPTS = [
         ),
         id="same_port_on_another_address_or_protocol",
     ),
+    pytest.param(
+        with_service("n8n", volumes=[{**PG_VOLUME, "name": "n8n-data", "bindPath": "/mnt/nvme/ziggie/postgres-old"}]),
+        id="data_path_that_only_shares_a_name_prefix",
+    ),
     pytest.param(with_service("ollama", cpus="4"), id="cpu_limit_equal_to_the_hosts_cpus"),
+    pytest.param(
+        with_service(
+            "grafana",
+            image="grafana:11.3.0",
+            mounts=[{"source": "/run", "target": "/host/run"}],
+            hostAccess={"image": "docker.io/library/grafana", "dockerSocket": True, "reason": "a test of the name"},
+        ),
+        id="grant_for_an_official_image_under_its_full_name",
+    ),
     pytest.param(
         with_service("watchtower", image="docker.io/containrrr/watchtower:1.7.1"),
         id="grant_matches_the_image_as_docker_normalises_it",
@@ -343,7 +357,25 @@ def test_the_catalogs_grants_are_exactly_the_binds_it_makes() -> None:
         ("/var/log", None),
         ("/var/run-other", None),
         ("/run/docker.sockets", None),
+        ("/ru", None),
+        ("/var/r", None),
     ],
 )
 def test_host_access_of_a_path(path: str, access: str | None) -> None:
     assert host_access_of(path) == access
+
+
+@pytest.mark.parametrize(
+    ("reference", "repository"),
+    [
+        ("nginx:1.27", "docker.io/library/nginx"),
+        ("library/nginx", "docker.io/library/nginx"),
+        ("index.docker.io/library/nginx", "docker.io/library/nginx"),
+        ("Docker.IO/containrrr/watchtower", "docker.io/containrrr/watchtower"),
+        ("gcr.io/cadvisor/cadvisor:v0.49.1", "gcr.io/cadvisor/cadvisor"),
+        ("localhost:5000/nginx", "localhost:5000/nginx"),
+    ],
+)
+def test_repository_is_the_name_docker_normalises_to(reference: str, repository: str) -> None:
+    # distribution/reference normalize.go: docker.io default domain, index.docker.io legacy, library/ prefix.
+    assert ImageRef.parse(reference).repository == repository
