@@ -283,6 +283,11 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
             {"source": "/var/log", "target": "/var/log"},
             {"source": "/var/run/docker.sock", "target": "/var/run/docker.sock"},
         ],
+        "hostAccess": {
+            "image": "grafana/promtail",
+            "dockerSocket": True,
+            "reason": "discovers containers and reads their log streams through the Docker API",
+        },
         "volumes": [{"name": "promtail-positions", "target": "/var/lib/promtail"}],
     },
     "portainer": {
@@ -294,6 +299,11 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "cpuReservation": "0.05",
         "healthcheck": _check(_wget("http://localhost:9000/api/system/status"), "60s", "5s", 2, "15s"),
         "mounts": [{"source": "/var/run/docker.sock", "target": "/var/run/docker.sock"}],
+        "hostAccess": {
+            "image": "portainer/portainer-ce",
+            "dockerSocket": True,
+            "reason": "manages the host's containers through the Docker API",
+        },
         "volumes": [{"name": "portainer-data", "target": "/data"}],
     },
     "open-webui": {
@@ -318,6 +328,11 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         # so watchtower reports updates and the pin moves through a reviewed change.
         "env": {"WATCHTOWER_POLL_INTERVAL": "600", "WATCHTOWER_MONITOR_ONLY": "true"},
         "mounts": [{"source": "/var/run/docker.sock", "target": "/var/run/docker.sock"}],
+        "hostAccess": {
+            "image": "containrrr/watchtower",
+            "dockerSocket": True,
+            "reason": "compares the host's running images with the registry through the Docker API",
+        },
     },
     "github-runner": {
         "tier": "monitoring",
@@ -361,6 +376,14 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
             {"source": "/sys", "target": "/sys"},
             {"source": "/var/lib/docker", "target": "/var/lib/docker"},
         ],
+        # cAdvisor's documented `docker run`: the host's / for filesystem usage, /var/run for the
+        # Docker socket it names containers by.
+        "hostAccess": {
+            "image": "gcr.io/cadvisor/cadvisor",
+            "root": True,
+            "dockerSocket": True,
+            "reason": "reads filesystem usage under the host's / and names containers through the Docker API",
+        },
     },
     "node-exporter": {
         "tier": "monitoring",
@@ -372,6 +395,11 @@ DEFAULT_CATALOG: dict[str, dict[str, Any]] = {
         "command": ["--path.rootfs=/host"],
         "metrics": {"port": 9100},
         "mounts": [{"source": "/", "target": "/host"}],
+        "hostAccess": {
+            "image": "prom/node-exporter",
+            "root": True,
+            "reason": "reports the host's filesystems and processes from its / (--path.rootfs=/host)",
+        },
     },
     # --- exporters and alert delivery (monitoring tier) -----------------------------------
     "postgres-exporter": {

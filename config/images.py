@@ -126,6 +126,20 @@ class ImageRef:
         """The repository name as written, without tag or digest."""
         return self.path if self.domain is None else f"{self.domain}/{self.path}"
 
+    @property
+    def repository(self) -> str:
+        """The repository as Docker normalises it: `nginx` and `docker.io/library/nginx` are one.
+
+        distribution/reference `ParseNormalizedNamed`: no domain (or `index.docker.io`) is
+        `docker.io`, and a one-part Docker Hub path is under `library/`. Domains compare
+        lower-cased; a path is lower-case by the grammar already.
+        """
+        domain = (self.domain or "docker.io").lower()
+        if domain == "index.docker.io":
+            domain = "docker.io"
+        path = f"library/{self.path}" if domain == "docker.io" and "/" not in self.path else self.path
+        return f"{domain}/{path}"
+
     def is_pinned(self, floating_tags: frozenset[str] = DEFAULT_FLOATING_TAGS) -> bool:
         """Whether the reference names one image for good.
 

@@ -17,13 +17,47 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from config.images import ImageReference
+from config.images import ImageRef, ImageReference
 from config.readback import cpus_readback, cpus_round_trips, nearest_round_tripping
-from config.units import Cpus, DurationSeconds, MemoryBytes, format_mem
+from config.units import Cpus, DurationSeconds, MemoryBytes, format_duration, format_mem
 
 MIB = 1024 * 1024
 # Docker refuses a memory limit under 6 MiB (daemon: "Minimum memory limit allowed is 6MB").
 DOCKER_MIN_MEMORY = 6 * MIB
+# The same floor for a memory reservation, when one is set (moby/moby daemon/daemon_unix.go,
+# verifyPlatformContainerResources: "Minimum memory reservation allowed is 6MB"; linuxMinMemory).
+DOCKER_MIN_RESERVATION = DOCKER_MIN_MEMORY
+# Health-check durations under a millisecond are refused (moby/moby daemon/container.go:
+# "Interval in Healthcheck cannot be less than 1ms", the same for Timeout and StartPeriod;
+# api/types/container/config.go MinimumDuration = 1 * time.Millisecond).
+DOCKER_MIN_DURATION = 0.001
+# The ulimit names Docker knows (docker/go-units ulimit.go, ulimitNameMapping; `as` is disabled there).
+ULIMIT_NAMES = frozenset(
+    {
+        "core",
+        "cpu",
+        "data",
+        "fsize",
+        "locks",
+        "memlock",
+        "msgqueue",
+        "nice",
+        "nofile",
+        "nproc",
+        "rss",
+        "rtprio",
+        "rttime",
+        "sigpending",
+        "stack",
+    }
+)
+# One `NAME=value` environment string, with its terminating NUL, must fit Linux's MAX_ARG_STRLEN
+# (32 pages = 131072 bytes, include/uapi/linux/binfmts.h); a longer one makes execve fail with E2BIG,
+# so the container would be created and never start. C strings also cannot carry a NUL.
+MAX_ENV_STRING = 32 * 4096
+# Where the host's Docker daemon listens; /var/run is a symlink to /run on current distributions, so
+# both spellings (and every directory above the socket) hand the container the daemon.
+DOCKER_SOCKETS = ("/run/docker.sock", "/var/run/docker.sock")
 # Docker's CFS weight for one CPU; a CPU reservation of 0.5 vCPU becomes cpu_shares 512.
 CPU_SHARES_PER_VCPU = 1024
 
@@ -215,6 +249,12 @@ class HealthCheck(Model):
             raise ValueError("interval must be positive")
         if self.timeout <= 0 or self.timeout > self.interval:
             raise ValueError("timeout must be positive and not longer than interval")
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for key, value in (("interval", self.interval), ("timeout", self.timeout), ("startPeriod", self.start_period)):
+            # 0 is Docker's "use the default" (startPeriod's default here); anything else counts.
+            if 0 < value < DOCKER_MIN_DURATION:
+                problems.append(((key,), f"{format_duration(value)} is below Docker's 1ms minimum"))
+        _raise(problems)
         return self
 
 
@@ -253,6 +293,62 @@ class Volume(Model):
         if self.bind_path is None and self.owner is not None:
             raise Problems([(("owner",), "only applies with bindPath")])
         return self
+
+
+def host_path(path: str) -> str:
+    """A host path as the kernel resolves it, lexically: `//var/run/./docker.sock` is `/var/run/docker.sock`.
+
+    posixpath.normpath keeps a leading `//` (POSIX leaves it implementation-defined); Linux reads
+    it as `/`, so it is collapsed here.
+    """
+    return "/" + posixpath.normpath(path).lstrip("/")
+
+
+def _within(path: str, directory: str) -> bool:
+    """True when `path` is `directory` or lies below it (both normalised)."""
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def host_access_of(path: str) -> Literal["root", "dockerSocket"] | None:
+    """What binding this host path hands the container: the whole host (`/`), the Docker daemon, or neither."""
+    normal = host_path(path)
+    if normal == "/":
+        return "root"
+    if any(_within(socket, normal) for socket in DOCKER_SOCKETS):
+        return "dockerSocket"
+    return None
+
+
+class HostAccess(Model):
+    """An explicit grant to bind the host's `/` or its Docker socket, valid for one image only."""
+
+    image: str = Field(
+        min_length=1,
+        description="The image repository the grant is for (`gcr.io/cadvisor/cadvisor`); the service's image "
+        "must be this repository (compared as Docker normalises names), or the grant does not apply.",
+    )
+    root: bool = Field(default=False, description="May bind the host's `/`.")
+    docker_socket: bool = Field(
+        default=False,
+        description="May bind the Docker socket (`/var/run/docker.sock`, `/run/docker.sock` or a directory "
+        "above it): control of every container on the host.",
+    )
+    reason: str = Field(min_length=10, description="Why this image needs the access.")
+
+    @model_validator(mode="after")
+    def _grants_something(self) -> Self:
+        if not (self.root or self.docker_socket):
+            raise Problems([((), "grants nothing: set root or dockerSocket")])
+        return self
+
+    @property
+    def repository(self) -> str | None:
+        """The granted repository, normalised as Docker does; None when `image` is not a repository name."""
+        try:
+            ref = ImageRef.parse(self.image)
+        except ValueError:
+            return None
+        return ref.repository if ref.tag is None and ref.digest is None else None
 
 
 class BindMount(Model):
@@ -359,6 +455,11 @@ class Service(Model):
     metrics: MetricsEndpoint | None = Field(
         default=None, description="The service's Prometheus metrics endpoint; Prometheus scrapes it."
     )
+    host_access: HostAccess | None = Field(
+        default=None,
+        description="The grant to bind the host's `/` or the Docker socket, for this service and its image; "
+        "without it such a bind is refused.",
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> Self:
@@ -414,11 +515,86 @@ class Service(Model):
             problems.append((("privilegedReason",), "is set but privileged is false"))
         for name in sorted(set(self.env) & set(self.secret_env)):
             problems.append((("secretEnv", name), "is also set in env"))
-        targets = [posixpath.normpath(t) for t in [v.target for v in self.volumes] + [m.target for m in self.mounts]]
+        # An entry repeated word for word is reported as such, not again as a reused mount target.
+        volumes, mounts = list(dict.fromkeys(self.volumes)), list(dict.fromkeys(self.mounts))
+        targets = [posixpath.normpath(t) for t in [v.target for v in volumes] + [m.target for m in mounts]]
         for target in sorted({t for t in targets if targets.count(t) > 1}):
             problems.append((("volumes",), f"mount target {target} is used twice"))
+        problems += self._engine_problems()
         _raise(problems)
         return self
+
+    def _engine_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """What the Docker daemon, the kernel or the host's safety would refuse, found before any resource."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        if self.memory_reservation is not None and 0 < self.memory_reservation < DOCKER_MIN_RESERVATION:
+            problems.append(
+                (("memoryReservation",), f"{format_mem(self.memory_reservation)} is below Docker's 6M minimum")
+            )
+        for name in sorted(set(self.ulimits) - ULIMIT_NAMES):
+            problems.append((("ulimits", name), f"is not a ulimit Docker knows ({', '.join(sorted(ULIMIT_NAMES))})"))
+        for key, variables in (("env", self.env), ("connectEnv", self.connect_env)):
+            for variable, value in sorted(variables.items()):
+                size = len(f"{variable}={value}".encode()) + 1
+                if "\x00" in value:
+                    problems.append(
+                        ((key, variable), "contains a NUL character, which no process environment can hold")
+                    )
+                elif size > MAX_ENV_STRING:
+                    problems.append(
+                        (
+                            (key, variable),
+                            f"`{variable}=...` is {size} bytes; one environment string must fit Linux's "
+                            f"{MAX_ENV_STRING}-byte MAX_ARG_STRLEN or the container cannot start",
+                        )
+                    )
+        lists: tuple[tuple[str, tuple[object, ...]], ...] = (
+            ("volumes", self.volumes),
+            ("mounts", self.mounts),
+            ("ports", self.ports),
+            ("needs", self.needs),
+        )
+        for key, entries in lists:
+            for i, entry in enumerate(entries):
+                first = entries.index(entry)
+                if first != i:
+                    problems.append(((key, i), f"repeats {key}[{first}]"))
+        return problems + self._host_access_problems()
+
+    def _host_access_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Binds of the host's `/` or Docker socket, each needing this service's grant for its image."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        binds: list[tuple[tuple[str | int, ...], str]] = [
+            (("volumes", i, "bindPath"), v.bind_path) for i, v in enumerate(self.volumes) if v.bind_path is not None
+        ]
+        binds += [(("mounts", i, "source"), m.source) for i, m in enumerate(self.mounts)]
+        grant = self.host_access
+        used: set[str] = set()
+        for where, path in binds:
+            access = host_access_of(path)
+            if access is None:
+                continue
+            used.add(access)
+            what = "the host's /" if access == "root" else "the Docker socket"
+            if grant is None or not (grant.root if access == "root" else grant.docker_socket):
+                problems.append((where, f"{path} binds {what}; only a service with hostAccess.{access} may"))
+        if grant is not None:
+            granted = grant.repository
+            if granted is None:
+                problems.append(
+                    (("hostAccess", "image"), f"{grant.image!r} is not an image repository (no tag or digest)")
+                )
+            elif self.image is not None and self.image.repository != granted:
+                problems.append(
+                    (
+                        ("hostAccess", "image"),
+                        f"the grant is for {granted}, but the service runs {self.image.repository}",
+                    )
+                )
+            for kind, on in (("root", grant.root), ("dockerSocket", grant.docker_socket)):
+                if on and kind not in used:
+                    problems.append((("hostAccess", kind), "is granted but nothing binds it"))
+        return problems
 
     def host_directories(self) -> list[tuple[str, str]]:
         """(host path, `uid:gid`) of each directory this service needs created on its host."""
@@ -993,6 +1169,7 @@ class StackConfig(Model):
                                 f"host directory {path} is owned {owner} here but {seen_owner[0]} by {seen_owner[1]}",
                             )
                         )
+        problems += self._per_host_problems()
         problems += self._needs_problems()
         problems += self._swarm_problems()
         if self.cloud.aws_dr and self.aws is None:
@@ -1019,6 +1196,68 @@ class StackConfig(Model):
                 problems.append((("alerts", "emails"), "must name at least one address: alertmanager mails them"))
         _raise(problems)
         return self
+
+    def _per_host_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """What one host can give only once, and what no container may ask of its host.
+
+        Docker refuses a second container on a host port already bound on the same address, and
+        0.0.0.0 binds every address (the second `docker run` fails with "port is already allocated").
+        Two services writing one host directory would corrupt each other's data; readers may share
+        (nginx reads the certificates certbot writes). A CPU limit above the host's CPUs is refused
+        by the daemon (moby/moby daemon/daemon_unix.go verifyPlatformContainerResources: "range of
+        CPUs is from 0.01 to N.00, as there are only N CPUs available").
+        """
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        ports: dict[tuple[str, str, int], list[tuple[IPv4Address, str, int]]] = {}
+        writers: dict[str, list[tuple[str, str]]] = {}
+        for name, service in self.enabled_services().items():
+            if service.host is not None and service.host not in self.hosts:
+                continue
+            for host_name in self.hosts_of(name):
+                host = self.hosts.get(host_name)
+                if host is None:
+                    continue  # an unknown host is reported by the placement rule
+                if service.cpus > host.cpus:
+                    problems.append(
+                        (("services", name, "cpus"), f"{service.cpus} exceeds the {host.cpus} CPUs of host {host_name}")
+                    )
+                for i, port in enumerate(service.ports):
+                    bound = ports.setdefault((host_name, port.protocol, port.external), [])
+                    for ip, other, j in bound:
+                        if ip == port.ip or IPv4Address("0.0.0.0") in (ip, port.ip):  # noqa: S104 - the any-address
+                            problems.append(
+                                (
+                                    ("services", name, "ports", i),
+                                    f"{port.ip}:{port.external}/{port.protocol} on host {host_name} collides with "
+                                    f"services.{other}.ports[{j}] ({ip}:{port.external})",
+                                )
+                            )
+                            break
+                    bound.append((port.ip, name, i))
+                data_paths = [
+                    (("volumes", i, "bindPath"), v.bind_path)
+                    for i, v in enumerate(service.volumes)
+                    if v.bind_path is not None and not v.read_only
+                ]
+                data_paths += [
+                    (("mounts", i, "source"), m.source) for i, m in enumerate(service.mounts) if not m.read_only
+                ]
+                for where, path in data_paths:
+                    normal = host_path(path)
+                    seen = writers.setdefault(host_name, [])
+                    clash = next(
+                        ((p, o) for p, o in seen if o != name and (_within(normal, p) or _within(p, normal))), None
+                    )
+                    if clash is not None:
+                        problems.append(
+                            (
+                                ("services", name, *where),
+                                f"host directory {normal} on host {host_name} overlaps {clash[0]}, "
+                                f"which {clash[1]} writes",
+                            )
+                        )
+                    seen.append((normal, name))
+        return problems
 
     def _dns_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Address records and the failover record's host, checked against the hosts."""

@@ -26,6 +26,7 @@ MODELS: list[type[BaseModel]] = [
     models.BindMount,
     models.Port,
     models.MetricsEndpoint,
+    models.HostAccess,
     models.Network,
     models.Logging,
     models.Cloud,
