@@ -33,7 +33,9 @@ CASES = [
     pytest.param({"pinned-image": {}}, [f"pinned-image: unknown policy (known: {KNOWN})"], id="unknown_policy"),
     pytest.param(
         {"pinned-images": {"floatingTag": ["latest"]}},
-        ["pinned-images.floatingTag: unknown property (known: floatingTags, requireDigest, trackedTags)"],
+        [
+            "pinned-images.floatingTag: unknown property (known: allowBareMajor, floatingTagPatterns, floatingTags, requireDigest, trackedTags)"
+        ],
         id="unknown_top_level_property",
     ),
     pytest.param(
@@ -153,7 +155,7 @@ def test_pack_rejects_unknown_key_directly() -> None:
         run_direct(pinned_images.policy, on_host("vps1", container("vps1", "app")), {"floatingTag": ["x"]})
     assert (
         str(caught.value)
-        == "policy pinned-images: unknown config key 'floatingTag' (known: floatingTags, requireDigest, trackedTags)"
+        == "policy pinned-images: unknown config key 'floatingTag' (known: allowBareMajor, floatingTagPatterns, floatingTags, requireDigest, trackedTags)"
     )
 
 
