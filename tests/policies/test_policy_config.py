@@ -24,7 +24,8 @@ PACK_DIR = Path(__file__).resolve().parents[2] / "policies"
 KNOWN = (
     "all, bucket-protection, bucket-replication, cdn-backend-bucket, cloud-budgets, container-limits, cost-budget, "
     "failover-health-check, failover-probe-target, healthcheck-required, host-allocation, http-redirect-only, "
-    "no-privileged, pinned-images, secret-replication, secrets-not-plaintext, service-reachability"
+    "no-privileged, pinned-images, secret-replication, secrets-not-plaintext, service-reachability, "
+    "stack-environment"
 )
 HOST_KEYS = "cpus, dockerHost, memoryGiB, reserveCpus, reserveMemoryGiB"
 KVM4 = {"memoryGiB": 16, "cpus": 4, "reserveMemoryGiB": 2, "reserveCpus": 0.5}
