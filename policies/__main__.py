@@ -22,6 +22,7 @@ from ziggie_policies import (
     secret_replication,
     secrets_not_plaintext,
     service_reachability,
+    stack_environment,
 )
 
 PolicyPack(
@@ -45,5 +46,6 @@ PolicyPack(
         http_redirect_only.policy,  # mandatory
         cloud_budgets.policy,  # mandatory
         cost_budget.policy,  # mandatory; the budget and usage assumptions per stack in config/<stack>.json
+        stack_environment.policy,  # mandatory; requireDr true in prod
     ],
 )

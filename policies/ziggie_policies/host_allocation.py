@@ -8,14 +8,26 @@ limits are ceilings the kernel throttles at, so their sum may exceed the pool by
 ``cpuOvercommit``. Sums are exact (Decimal MiB and vCPU); ``memory`` and
 ``memoryReservation`` are MiB as Docker reads them, ``cpus`` a decimal string and a CPU
 reservation is ``cpuShares / 1024``.
+
+A host is the daemon its address reaches, not the string that names it: the config's
+``dockerHost`` and each provider's ``host`` are compared by :func:`daemon_address`, so
+``ssh://deploy@203.0.113.10``, ``ssh://DEPLOY@203.0.113.10:22`` and ``SSH://root@203.0.113.10/``
+are one host whose pool carries all of their containers.
+
+The budget is always the policy config's (DESIGN.md: budgets that guard the program are owned
+apart from it), whatever the stack file declares for its hosts: those sizes do not reach the
+plan (neither the provider nor the containers carry them), so the pack cannot compare them.
 """
 
 from __future__ import annotations
 
+import posixpath
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -124,6 +136,40 @@ class Consumer:
     cpu_reservation: Decimal
 
 
+# ssh(1): "-p port ... The default is 22". docker/cli connhelper/ssh passes the URL's port to
+# ssh as -p only when one is written, so an address without a port reaches port 22.
+_DEFAULT_PORTS: Final = {"ssh": 22}
+
+
+def daemon_address(url: str) -> str:
+    """The daemon a docker host address reaches, in one spelling per daemon.
+
+    The scheme and host name are case-insensitive (RFC 3986 section 3.1 and 3.2.2); an ssh
+    address's user chooses who logs in, not which daemon answers, so it is dropped; a missing
+    ssh port is 22; a trailing slash is dropped (docker/cli connhelper/ssh refuses any path after
+    an ssh host, so such an address would fail at deploy; counted here all the same). A unix
+    socket path is normalised (``//var/run/./docker.sock`` is ``/var/run/docker.sock``).
+    An address that does not parse is compared as written.
+    """
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return text
+    scheme = parts.scheme.lower()
+    if scheme == "unix":
+        path = posixpath.normpath(re.sub("/+", "/", parts.netloc + parts.path or "/"))
+        return f"unix://{path}"
+    host = parts.hostname
+    if not scheme or not host:
+        return text
+    if ":" in host:
+        host = f"[{host}]"
+    port = port or _DEFAULT_PORTS.get(scheme)
+    return f"{scheme}://{host}" + (f":{port}" if port else "")
+
+
 def _pool(label: str, spec: Mapping[str, Any]) -> Pool:
     values = {key: to_decimal(spec[key]) for key in _CAPACITY_KEYS}
     if any(v is None for v in values.values()):  # pragma: no cover - the schema types them
@@ -141,15 +187,18 @@ def _pool(label: str, spec: Mapping[str, Any]) -> Pool:
 
 
 def _pools(config: Mapping[str, Any]) -> dict[str, Pool]:
-    """Pools by docker host URL."""
+    """Pools by daemon address."""
     pools: dict[str, Pool] = {}
     names: dict[str, str] = {}
     for name, spec in sorted(config["hosts"].items()):
         url = spec["dockerHost"]
-        if url in names:
-            raise PolicyConfigError(f"policy {NAME}: hosts {names[url]} and {name} both have dockerHost {url}")
-        names[url] = name
-        pools[url] = _pool(f"{name} ({url})", spec)
+        daemon = daemon_address(url)
+        if daemon in names:
+            raise PolicyConfigError(
+                f"policy {NAME}: hosts {names[daemon]} and {name} have the same daemon {daemon} (dockerHost {url})"
+            )
+        names[daemon] = name
+        pools[daemon] = _pool(f"{name} ({url})", spec)
     return pools
 
 
@@ -181,11 +230,13 @@ def allocation_violations(resources: Sequence[PolicyResource], config: Mapping[s
     """(message, URN to report it against) for each sum that does not fit its host."""
     containers = [r for r in resources if r.resource_type == CONTAINER]
     pools = _pools(config)
+    configured = {daemon_address(spec["dockerHost"]): spec["dockerHost"] for spec in config["hosts"].values()}
     default = config["defaultHost"]
     overcommit = to_decimal(config["cpuOvercommit"]) or Decimal(1)
 
     groups: dict[str, list[Consumer]] = {}
     report_urn: dict[str, str] = {}
+    spellings: dict[str, list[str]] = {}
     for resource in sorted(containers, key=lambda r: r.urn):
         provider = resource.provider
         url: Any = None
@@ -194,16 +245,25 @@ def allocation_violations(resources: Sequence[PolicyResource], config: Mapping[s
         # A host only known once the update runs cannot be placed in any pool.
         if url is UNKNOWN:
             continue
-        key = url if isinstance(url, str) and url else ""
+        written = url if isinstance(url, str) and url else ""
+        key = daemon_address(written) if written else ""
         groups.setdefault(key, []).append(_consumer(resource))
+        if written not in spellings.setdefault(key, []):
+            spellings[key].append(written)
         # The provider stands for the host, so the violation is located on it.
         report_urn.setdefault(key, provider.urn if provider is not None else resource.urn)
 
     violations: list[tuple[str, str]] = []
     for key in sorted(groups):
         consumers = groups[key]
-        pool = pools.get(key) or _pool(key or "(default docker provider)", default)
+        listed = configured.get(key)
+        pool = pools.get(key) or _pool(spellings[key][0] or "(default docker provider)", default)
         where, urn = f"host {pool.label}", report_urn[key]
+        named = listed if listed is not None else spellings[key][0]
+        aliases = [spelling for spelling in spellings[key] if spelling != named]
+        if aliases:
+            # Several providers reach one daemon: the message says which spellings were summed.
+            where = f"{where}, also written {', '.join(aliases)}"
         mem_pool = (
             f"the {two_places(pool.memory_pool_gib)} GiB pool ({two_places(pool.memory_gib)} GiB"
             f" - {two_places(pool.reserve_memory_gib)} GiB reserve)"

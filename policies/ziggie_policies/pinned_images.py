@@ -13,13 +13,20 @@ tag is tracked by the registry digest in its ``pullTriggers`` (pulled again, and
 containers replaced, whenever the tag moves). An image ID satisfies ``requireDigest``; a
 tracked tag does only for the repositories ``trackedTags`` lists, since the image it names
 changes whenever the registry's tag moves.
+
+A tag pins nothing when it floats by convention: a listed floating tag (``latest``, ``lts``,
+``current``), a tag matching a listed glob (``*-latest*``: ``latest-alpine``, ``3-latest``), or a
+bare major version (``:1``, ``:16-alpine``: moved by every minor release), unless the config
+allows those. A tag that imitates a digest (``sha256-<hex>``, a bare 64-hex tag) is refused
+always: it reads as a content pin but, being a tag, it can be pushed over.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from docker_image import reference as _reference  # type: ignore[import-untyped]
 from docker_image.digest import InvalidDigest  # type: ignore[import-untyped]
@@ -43,7 +50,22 @@ from ziggie_policies._support import (
 
 NAME: Final = "pinned-images"
 IMAGE_ID: Final = re.compile(r"^sha256:[0-9a-f]{64}$")
-DEFAULT_FLOATING_TAGS: Final = ("latest", "stable", "edge", "main", "master", "nightly", "dev")
+DEFAULT_FLOATING_TAGS: Final = (
+    "latest",
+    "stable",
+    "edge",
+    "main",
+    "master",
+    "nightly",
+    "dev",
+    "lts",
+    "current",
+)
+DEFAULT_FLOATING_PATTERNS: Final = ("*-latest*", "latest-*", "lts-*", "*-lts", "current-*", "stable-*")
+# Up to three digits: a longer number is a date or a build number (20240101, 1234), fixed tags.
+_BARE_MAJOR: Final = re.compile(r"^v?[0-9]{1,3}(-[a-z][a-z0-9.]*)?$", re.IGNORECASE)
+# A tag spelling a content digest: "sha256-<hex>" (cosign's tag form), "sha256_<hex>", or hex alone.
+_DIGEST_LOOKALIKE: Final = re.compile(r"^((sha256|sha384|sha512)[-_.]?[0-9a-f]{8,}.*|[0-9a-f]{64})$", re.IGNORECASE)
 _NAME_TOTAL_LENGTH_MAX: Final[int] = _reference.NAME_TOTAL_LENGTH_MAX
 
 CONFIG_SCHEMA: Final = PolicyConfigSchema(
@@ -55,6 +77,20 @@ CONFIG_SCHEMA: Final = PolicyConfigSchema(
             "default": list(DEFAULT_FLOATING_TAGS),
             "description": "Tags that move to new images by convention, so they pin nothing "
             "(compared case-insensitively).",
+        },
+        "floatingTagPatterns": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "uniqueItems": True,
+            "default": list(DEFAULT_FLOATING_PATTERNS),
+            "description": "Shell-style globs (fnmatch: *, ?, [...]) of tags that float, matched against "
+            "the lower-cased tag.",
+        },
+        "allowBareMajor": {
+            "type": "boolean",
+            "default": False,
+            "description": "Accept a tag that is a bare major version (1, v2, 16-alpine), which moves with "
+            "every minor release.",
         },
         "trackedTags": {
             "type": "array",
@@ -73,7 +109,30 @@ CONFIG_SCHEMA: Final = PolicyConfigSchema(
 )
 
 
-def reference_problem(reference: str, floating_tags: frozenset[str], require_digest: bool) -> str | None:
+class Floating(NamedTuple):
+    """Which tags pin nothing, from the policy config."""
+
+    tags: frozenset[str]
+    patterns: tuple[str, ...] = ()
+    allow_bare_major: bool = True
+
+
+def tag_problem(tag: str, floating: Floating) -> str | None:
+    """Why a tag pins nothing, or None."""
+    if _DIGEST_LOOKALIKE.match(tag):
+        return f'uses tag "{tag}", which imitates a digest; a tag can be moved, pin by digest (@sha256:...)'
+    lowered = tag.lower()
+    if lowered in floating.tags:
+        return f'uses floating tag "{tag}"; pin a version tag or a digest'
+    for pattern in floating.patterns:
+        if fnmatch.fnmatchcase(lowered, pattern.lower()):
+            return f'uses floating tag "{tag}" (matches "{pattern}"); pin a version tag or a digest'
+    if not floating.allow_bare_major and _BARE_MAJOR.match(tag):
+        return f'uses tag "{tag}", a bare major version that moves with every release; pin a full version or a digest'
+    return None
+
+
+def reference_problem(reference: str, floating: Floating, require_digest: bool) -> str | None:
     """Why ``reference`` is not a valid pinned image reference, or None when it is."""
     if not reference:
         return "is not a valid reference: it is empty"
@@ -96,9 +155,7 @@ def reference_problem(reference: str, floating_tags: frozenset[str], require_dig
         return "has no digest; requireDigest demands a pin by digest (@sha256:...)"
     if tag is None:
         return "has no tag or digest; pin a version tag or a digest"
-    if tag.lower() in floating_tags:
-        return f'uses floating tag "{tag}"; pin a version tag or a digest'
-    return None
+    return tag_problem(tag, floating)
 
 
 def _repository(reference: Any) -> str | None:
@@ -133,7 +190,11 @@ def image_violations(
         return [f"{who}: image is not set"]
     if resource_type == CONTAINER and IMAGE_ID.match(reference):
         return []  # an image ID names the content itself
-    floating = frozenset(t.lower() for t in config["floatingTags"])
+    floating = Floating(
+        frozenset(t.lower() for t in config["floatingTags"]),
+        tuple(config["floatingTagPatterns"]),
+        bool(config["allowBareMajor"]),
+    )
     problem = reference_problem(reference, floating, bool(config["requireDigest"]) and not tracked)
     return [] if problem is None else [f'{who}: image "{reference}" {problem}']
 

@@ -1,9 +1,19 @@
-"""secrets-not-plaintext: an environment entry that looks secret arrives as a Pulumi secret.
+"""secrets-not-plaintext: what looks secret in a container arrives as a Pulumi secret.
 
-A ``"NAME=value"`` entry of a container's ``envs`` whose NAME, split on ``_``, has a secret
-token (PASSWORD, TOKEN, KEY, ...) must be a Pulumi secret: the program sends each such entry
-as its own secret element of the list, and a whole-list secret counts too. ``NAME_FILE=/path``
-(the Docker-secrets convention) carries a file path, not the secret, and passes.
+Three places of a container are read: ``envs``, ``command`` and ``labels``. Something looks
+secret when
+- its name does: a ``NAME=value`` env entry, a label, or a ``--flag=value`` / ``--flag value``
+  word of the command whose name, split on ``_``, ``-`` and ``.``, has a whole secret token
+  (PASSWORD, PWD, SECRET, TOKEN, KEY, PAT, CREDENTIAL, AUTH, ...) or a part that ends in one of
+  the secret suffixes (``PGPASSWORD``, ``DBPASSWORD``, ``SESSIONSECRET``). A suffix is only a
+  token that cannot end an ordinary word: ``MONKEY``, ``BYPASS`` and ``OAUTH`` stay ordinary.
+  A name whose last part says it holds no secret (``..._AUTH_METHOD``, ``..._KEY_ID``,
+  ``..._TOKEN_URL``) passes, as does ``NAME_FILE=/path`` (the Docker-secrets convention: a path);
+- or its value does, whatever the name: credentials inside a URL (``scheme://user:pass@``),
+  an HTTP ``Bearer`` or ``Basic`` credential (RFC 7235 schemes, matched case-insensitively).
+
+A value that is only a shell variable reference (``"$REDIS_PASSWORD"``) carries no secret: the
+program passes the secret through the environment and the command names it.
 
 Where secrecy is visible (read from pulumi_policy 1.21.0 ``policy.py``/``deserialize.py``/
 ``secret.py``): the engine sends secrets wrapped (``MarshalOptions{KeepSecrets: true}``), but
@@ -23,9 +33,12 @@ skipped it), every secret-looking entry is reported as unchecked: the policy fai
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 import threading
-from collections.abc import Mapping
-from typing import Any, Final
+from collections.abc import Iterator, Mapping
+from typing import Any, Final, NamedTuple
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -51,16 +64,47 @@ DEFAULT_SECRET_TOKENS: Final = (
     "PASSWORD",
     "PASSWD",
     "PASS",
+    "PWD",
     "SECRET",
     "TOKEN",
     "KEY",
     "APIKEY",
+    "PAT",
+    "CREDENTIAL",
     "CREDENTIALS",
+    "AUTH",
     "PRIVATE",
+    # redis-server's password flags.
+    "REQUIREPASS",
+    "MASTERAUTH",
+)
+DEFAULT_SECRET_SUFFIXES: Final = ("PASSWORD", "PASSWD", "PWD", "SECRET", "TOKEN", "APIKEY", "CREDENTIAL", "CREDENTIALS")
+DEFAULT_NOT_SECRET_LAST_PARTS: Final = (
+    "METHOD",
+    "TYPE",
+    "MODE",
+    "ENABLED",
+    "HOST",
+    "PORT",
+    "URL",
+    "URI",
+    "USER",
+    "USERNAME",
+    "ID",
 )
 # The wire form of a secret, as records and the engine write it.
 _SIG_KEY: Final = "4dabf18193072939515e22adb298388d"
 _SECRET_SIG: Final = "1b47061264138c4ac30d75fd1eb44270"
+
+_NAME_SEPARATORS: Final = re.compile(r"[_.\-]+")
+_VARIABLE_REFERENCE: Final = re.compile(r"^\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$")
+# RFC 3986 scheme, then userinfo "user:password@" before the host; the user may be empty
+# (redis://:password@redis).
+_URL_CREDENTIALS: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:]*:([^\s/?#@]+)@")
+# RFC 7235 section 2.1: "auth-scheme = token" compared case-insensitively, then a token68.
+_AUTH_CREDENTIAL: Final = re.compile(r"\b(bearer|basic)\s+([A-Za-z0-9._~+/\-]+=*)", re.IGNORECASE)
+_BEARER_MIN_LENGTH: Final = 16
+_QUOTES: Final = "\"'"
 
 CONFIG_SCHEMA: Final = PolicyConfigSchema(
     properties={
@@ -69,46 +113,176 @@ CONFIG_SCHEMA: Final = PolicyConfigSchema(
             "items": {"type": "string", "pattern": "^[A-Z0-9]+$"},
             "uniqueItems": True,
             "default": list(DEFAULT_SECRET_TOKENS),
-            "description": "Upper-case tokens of a variable name (split on _) that mark it as secret.",
+            "description": "Upper-case tokens that mark a name as secret when one is a whole part of it "
+            "(split on _, - and .).",
+        },
+        "secretSuffixes": {
+            "type": "array",
+            "items": {"type": "string", "pattern": "^[A-Z0-9]+$"},
+            "uniqueItems": True,
+            "default": list(DEFAULT_SECRET_SUFFIXES),
+            "description": "Upper-case tokens that mark a name as secret when a part ends in one "
+            "(PGPASSWORD, SESSIONSECRET).",
+        },
+        "notSecretLastParts": {
+            "type": "array",
+            "items": {"type": "string", "pattern": "^[A-Z0-9]+$"},
+            "uniqueItems": True,
+            "default": list(DEFAULT_NOT_SECRET_LAST_PARTS),
+            "description": "Upper-case last parts of a name that say it holds no secret (AUTH_METHOD, KEY_ID).",
         },
     }
 )
+
+
+class Rules(NamedTuple):
+    """What makes a name look secret, from the policy config."""
+
+    tokens: frozenset[str]
+    suffixes: tuple[str, ...]
+    not_secret_last: frozenset[str]
+
+
+class Finding(NamedTuple):
+    """One plain-text secret: where it is and what about it looks secret."""
+
+    subject: str
+    problem: str
 
 
 def _is_secret(value: Any) -> bool:
     return isinstance(value, Secret) or (isinstance(value, Mapping) and value.get(_SIG_KEY) == _SECRET_SIG)
 
 
-def secret_looking(entry: str, tokens: frozenset[str]) -> str | None:
-    """The NAME of a ``NAME=value`` entry that looks secret, else None."""
+def _parts(name: str) -> list[str]:
+    return [part for part in _NAME_SEPARATORS.split(name.upper()) if part]
+
+
+def _part_is_secret(part: str, rules: Rules) -> bool:
+    return part in rules.tokens or any(part.endswith(suffix) for suffix in rules.suffixes)
+
+
+def name_looks_secret(name: str, rules: Rules) -> bool:
+    """True when a name (env variable, label, flag) says its value is a secret."""
+    parts = _parts(name)
+    if not parts or parts[-1] in rules.not_secret_last:
+        return False
+    return any(_part_is_secret(part, rules) for part in parts)
+
+
+def value_problem(value: str) -> str | None:
+    """What in a value itself is a credential, whatever its name, else None."""
+    for match in _URL_CREDENTIALS.finditer(value):
+        if not _VARIABLE_REFERENCE.match(match.group(1)):
+            return "has credentials in a URL"
+    for match in _AUTH_CREDENTIAL.finditer(value):
+        scheme, credential = match.group(1).capitalize(), match.group(2)
+        if scheme == "Basic" and _is_basic_credential(credential):
+            return "has a Basic credential"
+        if scheme == "Bearer" and len(credential) >= _BEARER_MIN_LENGTH and not credential.isalpha():
+            # "Bearer authentication" is prose; a bearer token is long and not one word.
+            return "has a Bearer credential"
+    return None
+
+
+def _is_basic_credential(credential: str) -> bool:
+    """RFC 7617: base64 of "user-id:password"."""
+    try:
+        decoded = base64.b64decode(credential, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    return ":" in decoded
+
+
+def _carries_value(value: str) -> bool:
+    value = value.strip(_QUOTES)
+    return bool(value) and not _VARIABLE_REFERENCE.match(value)
+
+
+def secret_looking(entry: str, rules: Rules) -> str | None:
+    """Why a ``NAME=value`` entry looks secret (its NAME or its value), else None."""
     name, sep, value = entry.partition("=")
     # "NAME" alone passes the daemon's own variable through: no value travels with it.
     if not sep:
         return None
-    parts = name.upper().split("_")
-    if parts[-1] == "FILE" and value.startswith("/"):
+    problem = value_problem(value)
+    if problem is not None:
+        return problem
+    if _parts(name)[-1:] == ["FILE"] and value.startswith("/"):
         return None
-    return name if tokens.intersection(parts) else None
+    return "is plain text" if name_looks_secret(name, rules) and _carries_value(value) else None
 
 
-def plaintext_secret_names(raw_envs: Any, tokens: frozenset[str]) -> list[str]:
-    """The secret-looking entries of ``envs`` that are not secrets.
+def _strings(seq: Any) -> Iterator[tuple[int, str]]:
+    """The known, non-secret strings of a list prop with their index; nothing for a secret list."""
+    if _is_secret(seq):
+        return
+    for index, entry in enumerate(elements(seq)):
+        if isinstance(entry, str) and not _is_secret(entry) and not is_unknown(entry):
+            yield index, entry
 
-    ``raw_envs`` is the list as the SDK's secret-preserving view holds it (a secret element is a
-    ``Secret``; a whole-list secret is a ``Secret`` of the list), or in wire form.
-    """
-    if raw_envs is None or _is_secret(raw_envs):
-        return []
-    if not isinstance(raw_envs, list):
-        return []
-    found: list[str] = []
-    for entry in raw_envs:
-        if _is_secret(entry) or is_unknown(entry) or not isinstance(entry, str):
-            continue
-        name = secret_looking(entry, tokens)
-        if name is not None:
-            found.append(name)
+
+def env_findings(envs: Any, rules: Rules) -> list[Finding]:
+    found: list[Finding] = []
+    for _, entry in _strings(envs):
+        problem = secret_looking(entry, rules)
+        if problem is not None:
+            found.append(Finding(f"envs entry {entry.partition('=')[0]}", problem))
     return found
+
+
+def command_findings(command: Any, rules: Rules) -> list[Finding]:
+    """Secrets in the command: a value after a secret-named flag, a NAME=value, a credential."""
+    found: list[Finding] = []
+    words: list[tuple[int, str]] = []
+    for index, element in enumerate(elements(command) if not _is_secret(command) else ()):
+        if _is_secret(element) or is_unknown(element) or not isinstance(element, str):
+            words.append((index, ""))  # a secret or unknown element is a value that is not plain
+            continue
+        words.extend((index, word.strip(_QUOTES)) for word in element.split())
+    for position, (index, word) in enumerate(words):
+        subject = f"command element {index}"
+        problem = value_problem(word)
+        if problem is None and "=" in word:
+            name, _, value = word.lstrip("-").partition("=")
+            if name_looks_secret(name, rules) and _carries_value(value):
+                subject, problem = f"{subject} ({word.partition('=')[0]})", "is plain text"
+        elif problem is None and word.startswith("-") and position + 1 < len(words):
+            flag = word.lstrip("-")
+            parts = _parts(flag)
+            value = words[position + 1][1]
+            # Only a flag whose last part is secret takes the next word as its secret value:
+            # --requirepass x, --password x; not --no-auth-warning.
+            if parts and _part_is_secret(parts[-1], rules) and not value.startswith("-") and _carries_value(value):
+                subject, problem = f"command element {words[position + 1][0]} (the value of {word})", "is plain text"
+        if problem is not None:
+            found.append(Finding(subject, problem))
+    return found
+
+
+def label_findings(labels: Any, rules: Rules) -> list[Finding]:
+    found: list[Finding] = []
+    for entry in elements(labels) if not _is_secret(labels) else ():
+        if not isinstance(entry, Mapping):
+            continue
+        name, value = prop(entry, "label"), _raw(entry).get("value")
+        if not isinstance(name, str) or not isinstance(value, str) or is_unknown(value):
+            continue
+        problem = value_problem(value)
+        if problem is None and name_looks_secret(name, rules) and _carries_value(value):
+            problem = "is plain text"
+        if problem is not None:
+            found.append(Finding(f"label {name}", problem))
+    return found
+
+
+def findings(props: Mapping[str, Any], rules: Rules) -> list[Finding]:
+    """Every plain-text secret of a container's props (raw, with their Secret markers)."""
+    return (
+        env_findings(props.get("envs"), rules)
+        + command_findings(props.get("command"), rules)
+        + label_findings(props.get("labels"), rules)
+    )
 
 
 def _raw(props: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -120,18 +294,21 @@ def _raw(props: Mapping[str, Any]) -> Mapping[str, Any]:
     return target if isinstance(target, Mapping) else props
 
 
-_inspected: dict[str, tuple[str, ...]] = {}
+_inspected: dict[str, tuple[Finding, ...]] = {}
 _inspected_lock = threading.Lock()
 
 
-def _tokens(args: ResourceValidationArgs) -> frozenset[str]:
-    return frozenset(read_config(NAME, CONFIG_SCHEMA, args.get_config())["secretTokens"])
+def _rules(args: ResourceValidationArgs) -> Rules:
+    config = read_config(NAME, CONFIG_SCHEMA, args.get_config())
+    return Rules(
+        frozenset(config["secretTokens"]), tuple(config["secretSuffixes"]), frozenset(config["notSecretLastParts"])
+    )
 
 
 def _remediate(args: ResourceValidationArgs) -> None:
     if args.resource_type != CONTAINER:
         return
-    found = plaintext_secret_names(_raw(args.props).get("envs"), _tokens(args))
+    found = findings(_raw(args.props), _rules(args))
     with _inspected_lock:
         _inspected[args.urn] = tuple(found)
     # Nothing is rewritten: a value that was plain text in the program has already been in
@@ -139,32 +316,49 @@ def _remediate(args: ResourceValidationArgs) -> None:
     return
 
 
+class _Props(Mapping[str, Any]):
+    """The Analyze view of props read through :func:`prop`: unknowns become UNKNOWN."""
+
+    def __init__(self, props: Mapping[str, Any]) -> None:
+        self._props = props
+
+    def __getitem__(self, key: str) -> Any:
+        value = prop(self._props, key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._props)
+
+    def __len__(self) -> int:
+        return len(self._props)
+
+
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if args.resource_type != CONTAINER:
         return
-    tokens = _tokens(args)
+    rules = _rules(args)
     with _inspected_lock:
         inspected = _inspected.pop(args.urn, None)
     who = f"container {container_name(args.props, args.name)}"
     if inspected is not None:
-        for name in inspected:
-            report_violation(f"{who}: envs entry {name} is plain text; pass it as a Pulumi secret", None)
+        for finding in inspected:
+            report_violation(f"{who}: {finding.subject} {finding.problem}; pass it as a Pulumi secret", None)
         return
     # Analyze shows secrets unwrapped: without the remediation pass every candidate is unproven.
-    for entry in elements(prop(args.props, "envs")):
-        candidate = secret_looking(entry, tokens) if isinstance(entry, str) and not is_unknown(entry) else None
-        if candidate is not None:
-            report_violation(
-                f"{who}: envs entry {candidate} could not be checked: secret markers reach this policy "
-                'only in the remediation pass (enforcement level "remediate")',
-                None,
-            )
+    for finding in findings(_Props(args.props), rules):
+        report_violation(
+            f"{who}: {finding.subject} could not be checked: secret markers reach this policy "
+            'only in the remediation pass (enforcement level "remediate")',
+            None,
+        )
 
 
 policy: Final = ResourceValidationPolicy(
     name=NAME,
-    description="Requires every container environment entry whose name looks secret to arrive as "
-    "a Pulumi secret, not plain text.",
+    description="Requires every container environment entry, command word and label that looks "
+    "secret to arrive as a Pulumi secret, not plain text.",
     validate=_validate,
     remediate=_remediate,
     # See the module docstring: the only pass that shows secret markers is the remediation;

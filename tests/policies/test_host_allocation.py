@@ -13,9 +13,11 @@ from policy_fixtures import (
     host,
     on_host,
     provider,
+    run_direct,
     seed_containers,
 )
 from ziggie_policies import host_allocation
+from ziggie_policies._support import PolicyConfigError
 
 from preflight.analyzer import PolicyPackSession
 from preflight.records import RecordedResource
@@ -45,6 +47,21 @@ def _split_seed() -> list[RecordedResource]:
 
 def _default_provider(resource: RecordedResource) -> RecordedResource:
     return dataclasses.replace(resource, provider=None)
+
+
+# Half the seed on each of two providers that reach one daemon: 8.50 + 7.75 GiB of limits.
+ALIASED_MEMORY = (
+    f"memory limits 16.25 GiB exceed {MEMORY_POOL}; largest: ollama 4.00 GiB, postgres 3.00 GiB, ziggie-api 2.00 GiB"
+)
+ALIASED_CPU = SEED_CPU
+
+
+def _aliased(first: tuple[str, str], second: tuple[str, str]) -> list[RecordedResource]:
+    """The seed split over two providers with the given host addresses."""
+    (name1, url1), (name2, url2) = first, second
+    seed1 = [c for c in seed_containers(name1) if c.inputs["name"] not in SECOND_HOST]
+    seed2 = [c for c in seed_containers(name2) if c.inputs["name"] in SECOND_HOST]
+    return [host(name1), provider(name1, url1), *seed1, host(name2), provider(name2, url2), *seed2]
 
 
 CASES = [
@@ -118,6 +135,39 @@ CASES = [
         [f"{VPS1}: memory limits 16.00 GiB exceed {MEMORY_POOL}; largest: agent-vps1 8.00 GiB, agent-vps2 8.00 GiB"],
         id="two_copies_on_one_host_both_count_there",
     ),
+    pytest.param(
+        _aliased(("vps1", "ssh://deploy@203.0.113.10:22"), ("vps1b", "ssh://DEPLOY@203.0.113.10")),
+        PROD_CONFIG,
+        [
+            f"{VPS1}, also written ssh://deploy@203.0.113.10:22, ssh://DEPLOY@203.0.113.10: {ALIASED_MEMORY}",
+            f"{VPS1}, also written ssh://deploy@203.0.113.10:22, ssh://DEPLOY@203.0.113.10: {ALIASED_CPU}",
+        ],
+        id="one_daemon_by_port_and_user_case_is_one_host",
+    ),
+    pytest.param(
+        _aliased(("vps1", "SSH://root@203.0.113.10/"), ("vps1b", "ssh://deploy@203.0.113.10")),
+        PROD_CONFIG,
+        [
+            f"{VPS1}, also written SSH://root@203.0.113.10/: {ALIASED_MEMORY}",
+            f"{VPS1}, also written SSH://root@203.0.113.10/: {ALIASED_CPU}",
+        ],
+        id="scheme_case_user_and_trailing_slash_are_one_host",
+    ),
+    pytest.param(
+        _aliased(("vps1", "ssh://deploy@203.0.113.10:2222"), ("vps1b", "ssh://deploy@203.0.113.10")),
+        {**PROD_CONFIG, "cpuOvercommit": 1.3},
+        [],
+        id="another_port_is_another_daemon",
+    ),
+    pytest.param(
+        _aliased(("vps9", "ssh://root@192.0.2.9"), ("vps9b", "ssh://root@192.0.2.9:22")),
+        {},
+        [
+            f"host ssh://root@192.0.2.9, also written ssh://root@192.0.2.9:22: {ALIASED_MEMORY}",
+            f"host ssh://root@192.0.2.9, also written ssh://root@192.0.2.9:22: {ALIASED_CPU}",
+        ],
+        id="unlisted_aliases_share_the_default_pool",
+    ),
     pytest.param(on_host("vps1"), PROD_CONFIG, [], id="not_applicable_without_containers"),
 ]
 
@@ -144,3 +194,36 @@ def test_seed_violation_is_located_on_the_host_provider(pack_session: PolicyPack
         f"host {HOSTS['vps1']}: {SEED_CPU}",
         f"host {HOSTS['vps1']}: {SEED_MEMORY}",
     ]
+
+
+@pytest.mark.parametrize(
+    ("written", "daemon"),
+    [
+        pytest.param("ssh://deploy@203.0.113.10", "ssh://203.0.113.10:22", id="ssh_port_defaults_to_22"),
+        pytest.param("SSH://Deploy@VPS1.Example:22/", "ssh://vps1.example:22", id="case_user_and_slash_dropped"),
+        pytest.param("ssh://deploy@[2001:DB8::1]:2222", "ssh://[2001:db8::1]:2222", id="ipv6_keeps_brackets"),
+        pytest.param("tcp://10.0.0.5:2376", "tcp://10.0.0.5:2376", id="tcp_keeps_its_port"),
+        pytest.param("tcp://10.0.0.5", "tcp://10.0.0.5", id="tcp_port_not_guessed"),
+        pytest.param("unix:////var/run/./docker.sock", "unix:///var/run/docker.sock", id="unix_path_normalised"),
+        pytest.param(" unix:///var/run/docker.sock/ ", "unix:///var/run/docker.sock", id="unix_trailing_slash"),
+        pytest.param("ssh://host:port", "ssh://host:port", id="unparseable_port_compared_as_written"),
+        pytest.param("vps1", "vps1", id="no_scheme_compared_as_written"),
+    ],
+)
+def test_daemon_address(written: str, daemon: str) -> None:
+    assert host_allocation.daemon_address(written) == daemon
+
+
+def test_two_config_hosts_on_one_daemon_are_refused() -> None:
+    config = {
+        "hosts": {
+            "vps1": {"dockerHost": "ssh://deploy@203.0.113.10", **KVM4},
+            "vps1b": {"dockerHost": "ssh://root@203.0.113.10:22", **KVM4},
+        }
+    }
+    with pytest.raises(PolicyConfigError) as caught:
+        run_direct(host_allocation.policy, on_host("vps1", *seed_containers("vps1")), config)
+    assert str(caught.value) == (
+        "policy host-allocation: hosts vps1 and vps1b have the same daemon ssh://203.0.113.10:22 "
+        "(dockerHost ssh://root@203.0.113.10:22)"
+    )

@@ -42,6 +42,7 @@ EXPECTED = [
     ("secret-replication", "mandatory", "resource"),
     ("secrets-not-plaintext", "remediate", "resource"),
     ("service-reachability", "mandatory", "stack"),
+    ("stack-environment", "mandatory", "stack"),
 ]
 
 

@@ -31,13 +31,15 @@ def _tracked(reference: str, triggers: list[Any]) -> RecordedResource:
 
 
 INVALID = "is not a valid reference: "
+BARE_MAJOR = 'uses tag "{}", a bare major version that moves with every release; pin a full version or a digest'
+LOOKALIKE = 'uses tag "{}", which imitates a digest; a tag can be moved, pin by digest (@sha256:...)'
 
 CASES = [
     pytest.param(_image("ghcr.io/ziggie-ai/ziggie-api:1.4.2"), {}, [], id="version_tag_passes"),
     pytest.param(_image(f"docker.io/library/postgres:16.10-alpine@{DIGEST}"), {}, [], id="tag_and_digest_pass"),
     pytest.param(_image(f"nginx:latest@{DIGEST}"), {}, [], id="digest_pins_even_a_floating_tag"),
     pytest.param(_image("localhost:5000/app:1.2"), {}, [], id="registry_port_and_tag_pass"),
-    pytest.param(_image("[::1]:5000/app:1"), {}, [], id="ipv6_registry_with_tag_passes"),
+    pytest.param(_image("[::1]:5000/app:1.2"), {}, [], id="ipv6_registry_with_tag_passes"),
     pytest.param(
         _image("localhost:5000/app"), {}, [_msg("localhost:5000/app", UNPINNED)], id="tag_is_port_not_version"
     ),
@@ -171,6 +173,88 @@ CASES = [
     pytest.param(
         on_host("vps1", remote_image("vps1", "nginx", f"nginx:1.27@{DIGEST}")), {}, [], id="remote_image_pinned"
     ),
+    pytest.param(
+        _image("node:lts"),
+        {},
+        [_msg("node:lts", 'uses floating tag "lts"; pin a version tag or a digest')],
+        id="floating_lts",
+    ),
+    pytest.param(
+        _image("python:current"),
+        {},
+        [_msg("python:current", 'uses floating tag "current"; pin a version tag or a digest')],
+        id="floating_current",
+    ),
+    pytest.param(
+        _image("app:latest-alpine"),
+        {},
+        [
+            _msg(
+                "app:latest-alpine",
+                'uses floating tag "latest-alpine" (matches "latest-*"); pin a version tag or a digest',
+            )
+        ],
+        id="floating_pattern_latest_variant",
+    ),
+    pytest.param(
+        _image("app:3-LATEST"),
+        {},
+        [_msg("app:3-LATEST", 'uses floating tag "3-LATEST" (matches "*-latest*"); pin a version tag or a digest')],
+        id="floating_pattern_matched_case_insensitively",
+    ),
+    pytest.param(
+        _image("app:nightly-build"),
+        {"floatingTagPatterns": ["nightly-*"]},
+        [
+            _msg(
+                "app:nightly-build",
+                'uses floating tag "nightly-build" (matches "nightly-*"); pin a version tag or a digest',
+            )
+        ],
+        id="configured_floating_patterns",
+    ),
+    pytest.param(_image("app:latest-alpine"), {"floatingTagPatterns": []}, [], id="no_patterns_configured_passes"),
+    pytest.param(
+        _image("app:1"),
+        {},
+        [_msg("app:1", BARE_MAJOR.format("1"))],
+        id="bare_major_floats",
+    ),
+    pytest.param(
+        _image("postgres:16-alpine"),
+        {},
+        [_msg("postgres:16-alpine", BARE_MAJOR.format("16-alpine"))],
+        id="bare_major_with_variant_floats",
+    ),
+    pytest.param(
+        _image("app:v2"),
+        {},
+        [_msg("app:v2", BARE_MAJOR.format("v2"))],
+        id="bare_major_with_v_floats",
+    ),
+    pytest.param(_image("app:1"), {"allowBareMajor": True}, [], id="bare_major_allowed_by_config"),
+    pytest.param(_image("postgres:16.10-alpine"), {}, [], id="major_and_minor_pass"),
+    pytest.param(_image("app:1234"), {}, [], id="four_digit_build_number_is_not_a_major"),
+    pytest.param(
+        _image(f"app:sha256-{'ab' * 32}"),
+        {"floatingTags": [], "floatingTagPatterns": []},
+        [_msg(f"app:sha256-{'ab' * 32}", LOOKALIKE.format(f"sha256-{'ab' * 32}"))],
+        id="tag_imitating_a_digest",
+    ),
+    pytest.param(
+        _image("app:SHA256_0123abcd.sig"),
+        {},
+        [_msg("app:SHA256_0123abcd.sig", LOOKALIKE.format("SHA256_0123abcd.sig"))],
+        id="tag_imitating_a_digest_any_case_or_suffix",
+    ),
+    pytest.param(
+        _image(f"app:{'cd' * 32}"),
+        {},
+        [_msg(f"app:{'cd' * 32}", LOOKALIKE.format("cd" * 32))],
+        id="tag_of_64_hex_imitates_a_digest",
+    ),
+    pytest.param(_image(f"app:{'cd' * 20}"), {}, [], id="tag_of_a_git_commit_passes"),
+    pytest.param(_image(f"app:sha256-{'ab' * 32}@{DIGEST}"), {}, [], id="real_digest_pins_a_lookalike_tag"),
     pytest.param(_image(UNKNOWN), {}, [], id="unknown_during_preview_is_skipped"),
     pytest.param(on_host("vps1"), {}, [], id="not_applicable_to_providers_and_components"),
 ]

@@ -24,7 +24,8 @@ PACK_DIR = Path(__file__).resolve().parents[2] / "policies"
 KNOWN = (
     "all, bucket-protection, bucket-replication, cdn-backend-bucket, cloud-budgets, container-limits, cost-budget, "
     "failover-health-check, failover-probe-target, healthcheck-required, host-allocation, http-redirect-only, "
-    "no-privileged, pinned-images, secret-replication, secrets-not-plaintext, service-reachability"
+    "no-privileged, pinned-images, secret-replication, secrets-not-plaintext, service-reachability, "
+    "stack-environment"
 )
 HOST_KEYS = "cpus, dockerHost, memoryGiB, reserveCpus, reserveMemoryGiB"
 KVM4 = {"memoryGiB": 16, "cpus": 4, "reserveMemoryGiB": 2, "reserveCpus": 0.5}
@@ -33,7 +34,9 @@ CASES = [
     pytest.param({"pinned-image": {}}, [f"pinned-image: unknown policy (known: {KNOWN})"], id="unknown_policy"),
     pytest.param(
         {"pinned-images": {"floatingTag": ["latest"]}},
-        ["pinned-images.floatingTag: unknown property (known: floatingTags, requireDigest, trackedTags)"],
+        [
+            "pinned-images.floatingTag: unknown property (known: allowBareMajor, floatingTagPatterns, floatingTags, requireDigest, trackedTags)"
+        ],
         id="unknown_top_level_property",
     ),
     pytest.param(
@@ -153,7 +156,7 @@ def test_pack_rejects_unknown_key_directly() -> None:
         run_direct(pinned_images.policy, on_host("vps1", container("vps1", "app")), {"floatingTag": ["x"]})
     assert (
         str(caught.value)
-        == "policy pinned-images: unknown config key 'floatingTag' (known: floatingTags, requireDigest, trackedTags)"
+        == "policy pinned-images: unknown config key 'floatingTag' (known: allowBareMajor, floatingTagPatterns, floatingTags, requireDigest, trackedTags)"
     )
 
 

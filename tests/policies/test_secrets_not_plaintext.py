@@ -72,6 +72,164 @@ CASES = [
     pytest.param(
         _envs("SESSION_COOKIE=abc"), {"secretTokens": ["COOKIE"]}, [_plain("SESSION_COOKIE")], id="configured_tokens"
     ),
+    pytest.param(
+        _envs("PGPASSWORD=p", "MYSQL_PWD=p", "DBPASSWORD=p", "GH_PAT=p", "SESSIONSECRET=s", "AWS_CREDENTIAL=c"),
+        {},
+        [
+            _plain("PGPASSWORD"),
+            _plain("MYSQL_PWD"),
+            _plain("DBPASSWORD"),
+            _plain("GH_PAT"),
+            _plain("SESSIONSECRET"),
+            _plain("AWS_CREDENTIAL"),
+        ],
+        id="glued_and_short_tokens",
+    ),
+    pytest.param(
+        _envs("NEXT_AUTH=x", "api.key=k", "ssh-key=k"),
+        {},
+        [_plain("NEXT_AUTH"), _plain("api.key"), _plain("ssh-key")],
+        id="names_split_on_underscore_dot_and_dash",
+    ),
+    pytest.param(
+        _envs("MONKEY=1", "BYPASS_CACHE=1", "OAUTHLIB_INSECURE=0", "COMPASS=n", "PATH_PREFIX=/x"),
+        {},
+        [],
+        id="tokens_inside_ordinary_words_pass",
+    ),
+    pytest.param(
+        _envs("POSTGRES_HOST_AUTH_METHOD=scram-sha-256", "AWS_ACCESS_KEY_ID=AKIA1", "TOKEN_URL=https://x/t"),
+        {},
+        [],
+        id="last_part_says_no_secret_passes",
+    ),
+    pytest.param(
+        _envs("REDIS_PASSWORD=", "DB_PASSWORD=$DB_PASSWORD"),
+        {},
+        [],
+        id="empty_value_or_variable_reference_passes",
+    ),
+    pytest.param(
+        _envs("DATABASE_URL=postgres://ziggie:hunter2@postgres:5432/ziggie", "CACHE=redis://:s3cret@redis:6379"),
+        {},
+        [
+            "container postgres: envs entry DATABASE_URL has credentials in a URL; pass it as a Pulumi secret",
+            "container postgres: envs entry CACHE has credentials in a URL; pass it as a Pulumi secret",
+        ],
+        id="credentials_in_a_url",
+    ),
+    pytest.param(
+        _envs(
+            "DATABASE_URL=postgres://ziggie@postgres:5432/ziggie",
+            "DSN=postgres://ziggie:${DB_PASSWORD}@postgres",
+            "UPSTREAM=http://api:8080/v1",
+            secret("DATABASE_URL=postgres://ziggie:hunter2@postgres"),
+        ),
+        {},
+        [],
+        id="url_without_password_or_with_a_reference_or_secret_passes",
+    ),
+    pytest.param(
+        _envs("UPSTREAM_HEADER=Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30", "PROXY=basic dXNlcjpwYXNz"),
+        {},
+        [
+            "container postgres: envs entry UPSTREAM_HEADER has a Bearer credential; pass it as a Pulumi secret",
+            "container postgres: envs entry PROXY has a Basic credential; pass it as a Pulumi secret",
+        ],
+        id="bearer_and_basic_values",
+    ),
+    pytest.param(
+        _envs(
+            "DOC=Bearer authentication",
+            "LONG=Bearer authenticationschemes",
+            "NOTE=Basic usage",
+            "NOCOLON=Basic aGVsbG93b3JsZA==",
+            "SHORT=Bearer abc123",
+        ),
+        {},
+        [],
+        id="auth_scheme_words_without_a_credential_pass",
+    ),
+    pytest.param(
+        on_host(
+            "vps1",
+            container(
+                "vps1",
+                "postgres",
+                command=["sh", "-c", "exec redis-server --requirepass hunter2 --appendonly yes", "--token=abc"],
+            ),
+        ),
+        {},
+        [
+            "container postgres: command element 2 (the value of --requirepass) is plain text; "
+            "pass it as a Pulumi secret",
+            "container postgres: command element 3 (--token) is plain text; pass it as a Pulumi secret",
+        ],
+        id="command_flag_values",
+    ),
+    pytest.param(
+        on_host(
+            "vps1",
+            container(
+                "vps1",
+                "postgres",
+                command=["sh", "-c", "PGPASSWORD=p psql postgres://u:p@db", "--password", secret("x"), "run"],
+            ),
+        ),
+        {},
+        [
+            "container postgres: command element 2 (PGPASSWORD) is plain text; pass it as a Pulumi secret",
+            "container postgres: command element 2 has credentials in a URL; pass it as a Pulumi secret",
+        ],
+        id="command_env_prefix_and_url_secret_element_passes",
+    ),
+    pytest.param(
+        on_host(
+            "vps1",
+            container(
+                "vps1",
+                "postgres",
+                command=[
+                    "sh",
+                    "-c",
+                    'exec redis-server --requirepass "$REDIS_PASSWORD" --no-auth-warning ping',
+                    "-config.file=/etc/x.yml",
+                    "-c",
+                    "work_mem=32MB",
+                ],
+            ),
+        ),
+        {},
+        [],
+        id="command_with_references_and_ordinary_flags_passes",
+    ),
+    pytest.param(
+        on_host("vps1", container("vps1", "postgres", command=secret(["--password", "x"]))),
+        {},
+        [],
+        id="whole_command_secret_passes",
+    ),
+    pytest.param(
+        on_host(
+            "vps1",
+            container(
+                "vps1",
+                "postgres",
+                labels=[
+                    {"label": "ziggie.service", "value": "postgres"},
+                    {"label": "backup.password", "value": "hunter2"},
+                    {"label": "backup.target", "value": "s3://AKIA:wJalr@bucket"},
+                    {"label": "api.token", "value": secret("t")},
+                ],
+            ),
+        ),
+        {},
+        [
+            "container postgres: label backup.password is plain text; pass it as a Pulumi secret",
+            "container postgres: label backup.target has credentials in a URL; pass it as a Pulumi secret",
+        ],
+        id="labels",
+    ),
     pytest.param(_envs(UNKNOWN, secret(UNKNOWN)), {}, [], id="unknown_during_preview_is_skipped"),
     pytest.param(on_host("vps1", remote_image("vps1", "app", "app:1")), {}, [], id="not_applicable_to_images"),
 ]

@@ -216,3 +216,48 @@ def test_dr_without_its_aws_budget_fails_cloud_budgets(tmp_path: Path) -> None:
             "stack uses AWS (8 resource kinds, e.g. aws:cloudwatch/metricAlarm:MetricAlarm) but has no AWS budget",
         )
     ]
+
+
+def test_prod_without_dr_copies_fails_stack_environment(tmp_path: Path) -> None:
+    """Empty buckets and replicated secrets in prod: the program is valid, prod's policy config demands DR."""
+    settings = PROD[PROD.index("    bucketSettings:\n") : PROD.index("    encryption: aws:kms\n")]
+    text = PROD.replace(settings, "", 1).replace("    buckets: [assets, backups]\n", "    buckets: []\n", 1)
+    start = text.index("    replicatedSecrets: [")
+    text = text[:start] + "    replicatedSecrets: []\n" + text[text.index("\n", start) + 1 :]
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text(text)
+    code, document, _ = preflight("--stack", "prod", "--config-file", str(path))
+    assert code == 1
+    assert [(v["policy"], v["message"]) for v in document["violations"]] == [
+        (
+            "stack-environment",
+            "stack prod: requireDr is set but no S3 bucket is replicated (is cloud.awsDr off or buckets empty?)",
+        ),
+        (
+            "stack-environment",
+            "stack prod: requireDr is set but no Secrets Manager secret has a replica "
+            "(is cloud.awsDr off or secrets empty?)",
+        ),
+    ]
+
+
+def test_second_host_spelt_as_the_first_daemon_sums_on_one_pool(tmp_path: Path) -> None:
+    """vps2 declared with vps1's daemon in another spelling: both hosts' containers land on vps1's pool."""
+    path = variant(tmp_path, "dockerHost: ssh://deploy@203.0.113.11", "dockerHost: ssh://DEPLOY@203.0.113.10:22")
+    code, document, _ = preflight("--stack", "prod", "--config-file", str(path))
+    assert code == 1
+    where = "host vps1 (ssh://deploy@203.0.113.10), also written ssh://DEPLOY@203.0.113.10:22"
+    assert sorted((v["policy"], v["urn"], v["message"]) for v in document["violations"]) == [
+        (
+            "host-allocation",
+            VPS1_PROVIDER,
+            f"{where}: CPU limits 6.92 vCPU exceed 4.55 vCPU, the 3.50 vCPU pool (4.00 vCPU - 0.50 vCPU reserve) "
+            "x 1.30 overcommit; largest: ziggie-api 1.00 vCPU, mcp-gateway 0.80 vCPU, ollama 0.80 vCPU",
+        ),
+        (
+            "host-allocation",
+            VPS1_PROVIDER,
+            f"{where}: memory limits 20.25 GiB exceed the 14.00 GiB pool (16.00 GiB - 2.00 GiB reserve); "
+            "largest: ollama 4.00 GiB, postgres 3.00 GiB, ziggie-api 2.00 GiB",
+        ),
+    ]
