@@ -20,7 +20,7 @@ UV_COMPILE := $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-vers
 	--python-platform x86_64-unknown-linux-gnu --exclude-newer $(LOCK_CUTOFF) \
 	--custom-compile-command "make lock"
 
-.PHONY: preflight test lint lock benchmark reference
+.PHONY: preflight test lint lock benchmark reference mutation
 
 $(VENV)/.installed: $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -56,3 +56,13 @@ benchmark: $(VENV)/.installed
 
 reference: $(VENV)/.installed
 	$(PY) -m config.reference --write README.md
+
+# Mutation testing of policies/ziggie_policies/ and config/ (slow: CI runs it weekly), then the
+# score per module. MUTANTS narrows the run, e.g. MUTANTS='ziggie_policies.no_privileged.*'.
+# pipeline/mutation.py says why mutmut runs in its own staging directory.
+MUTATION_DIR := .mutation
+MUTANTS ?=
+mutation: $(VENV)/.installed
+	$(PY) -m pipeline.mutation stage $(MUTATION_DIR)
+	cd $(MUTATION_DIR) && $(CURDIR)/$(VENV)/bin/mutmut run $(MUTANTS)
+	$(PY) -m pipeline.mutation score $(MUTATION_DIR)

@@ -63,7 +63,8 @@ class DockerHostArgs:
     """Secret config values by config key, already Pulumi secrets."""
     features: Mapping[str, bool | str] = field(default_factory=dict)
     protect_data: bool = False
-    """Protect volumes bound to host data paths, so a refactor cannot drop them (prod)."""
+    """Protect every named volume, bound to a host data path or Docker-managed, so a refactor
+    cannot drop the data in it (prod)."""
     files: Mapping[str, Sequence[GeneratedFile]] = field(default_factory=dict)
     """Generated files per service, uploaded into its container before it starts."""
     container_names: Mapping[str, str] = field(default_factory=dict)
@@ -126,7 +127,6 @@ class DockerHost(pulumi.ComponentResource):
         self.volumes = {}
         for service in args.services.values():
             for volume in service.volumes:
-                bound = volume.bind_path is not None
                 driver_opts = {"type": "none", "o": "bind", "device": volume.bind_path} if volume.bind_path else None
                 self.volumes[volume.name] = docker.Volume(
                     f"{name}-{volume.name}",
@@ -136,7 +136,9 @@ class DockerHost(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(
                         parent=self,
                         provider=self.provider,
-                        protect=args.protect_data and bound,
+                        # A Docker-managed volume (grafana's dashboards and users, prometheus'
+                        # TSDB, promtail's read positions) holds data as a bound one does.
+                        protect=args.protect_data,
                         depends_on=list(args.prepared_by),
                     ),
                 )

@@ -196,16 +196,39 @@ def test_every_child_uses_the_hosts_provider_and_parent(mocks: RecordingMonitor)
         assert record.provider_urn == provider.urn, record.urn
 
 
-def test_bound_data_volume_is_protected_only_when_asked(mocks: RecordingMonitor) -> None:
-    records = run(mocks, lambda: DockerHost("vps1", host_args(protect_data=True)))
-    volume = records["vps1-postgres-data"]
-    assert volume.protect
-    assert volume.inputs["driverOpts"] == {"type": "none", "o": "bind", "device": "/mnt/nvme/ziggie/postgres"}
+# A service whose volume Docker manages (no bindPath), as grafana's and prometheus' are.
+GRAFANA = Service.model_validate(
+    {
+        "tier": "monitoring",
+        "memory": "256M",
+        "cpus": "0.2",
+        "volumes": [{"name": "grafana-data", "target": "/var/lib/grafana"}],
+    }
+)
 
 
-def test_data_volume_unprotected_off_prod(mocks: RecordingMonitor) -> None:
-    records = run(mocks, lambda: DockerHost("vps1", host_args(protect_data=False)))
-    assert not records["vps1-postgres-data"].protect
+@pytest.mark.parametrize("protect", [True, False], ids=["prod_protects_every_volume", "dev_can_drop_them"])
+def test_every_volume_protected_exactly_when_asked(mocks: RecordingMonitor, protect: bool) -> None:
+    records = run(
+        mocks,
+        lambda: DockerHost(
+            "vps1",
+            host_args(
+                protect_data=protect,
+                services={"postgres": POSTGRES, "grafana": GRAFANA},
+                images={"postgres": IMAGE, "grafana": "docker.io/grafana/grafana:12.1.1"},
+            ),
+        ),
+    )
+    bound, managed = records["vps1-postgres-data"], records["vps1-grafana-data"]
+    assert bound.inputs["driverOpts"] == {"type": "none", "o": "bind", "device": "/mnt/nvme/ziggie/postgres"}
+    assert "driverOpts" not in managed.inputs, managed.urn
+    assert bound.protect is protect, bound.urn
+    assert managed.protect is protect, managed.urn
+    # Nothing else on the host holds data: containers, images and the network stay replaceable.
+    others = [r for r in records.values() if r.type != "docker:index/volume:Volume"]
+    assert others
+    assert not any(r.protect for r in others), [r.urn for r in others if r.protect]
 
 
 def test_container_depends_on_its_image_network_and_volume(mocks: RecordingMonitor) -> None:
