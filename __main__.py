@@ -418,7 +418,8 @@ def docker_hosts(
                 images={n: images[n] for n in services},
                 secrets=secrets,
                 features=cfg.features,
-                protect_data=cfg.environment == "prod",
+                # On the day of a failover dr holds the live data: its volumes are as precious as prod's.
+                protect_data=cfg.environment in ("prod", "dr"),
                 files={svc: files[svc] for svc in services if svc in files},
                 container_names={svc: cfg.container_name(svc, host_name) for svc in services},
                 connect_env={svc: cfg.connect_env(svc, host_name) for svc in services},

@@ -105,6 +105,10 @@ STATELESS_TYPES = frozenset(
 )
 
 
+# dr reads prod's outputs through it; it holds nothing of its own.
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
 @pytest.fixture(scope="module")
 def prod() -> PlanResult:
     return run_stack("prod")
@@ -131,6 +135,17 @@ def test_prod_protects_only_what_holds_data(prod: PlanResult) -> None:
     # Protecting a stateless resource would make every replacement of it fail.
     protected = [r.urn for r in prod.resources if r.protect and r.type in STATELESS_TYPES]
     assert not protected, protected
+
+
+def test_dr_protects_its_data_volumes() -> None:
+    # On the day of a failover dr holds the live data (postgres, redis, its monitoring).
+    plan = run_stack("dr")
+    unclassified = {r.type for r in plan.resources} - STATEFUL_TYPES - STATELESS_TYPES - {STACK_REFERENCE}
+    assert not unclassified, f"classify as stateful or stateless in {__file__}: {sorted(unclassified)}"
+    stateful = [r for r in plan.resources if r.type in STATEFUL_TYPES]
+    assert {r.name for r in stateful} >= {"dr1-postgres-data", "dr1-redis-data"}
+    unprotected = [r.urn for r in stateful if not r.protect]
+    assert not unprotected, unprotected
 
 
 def test_dev_protects_nothing() -> None:
