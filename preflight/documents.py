@@ -41,6 +41,7 @@ _WHAT_TAG_IS = {
     f"{_TAG}pairs": "is !!pairs; write a mapping",
     f"{_TAG}merge": "is a merge key (<<); write the keys out",
 }
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _UTF16_32_BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-32LE's BOM starts with UTF-16LE's
 
 
@@ -199,6 +200,9 @@ class _Census:
     def _scalar(self, node: yaml.ScalarNode, path: str) -> None:
         if node.tag not in _SCALAR_TAGS:
             raise _Refused(node, _WHAT_TAG_IS.get(node.tag) or f"tag {node.tag} is not config", path)
+        if node.tag == f"{_TAG}str" and _SURROGATE.search(node.value):
+            # A "\uD800" escape decodes to half a UTF-16 pair, which no UTF-8 output can carry.
+            raise _Refused(node, "holds a lone surrogate escape, which is not a character", path)
         if node.tag == f"{_TAG}int":
             digits = str(node.value).lstrip("+-")
             # Checked before conversion: Python refuses to convert more than 4,300 digits.
@@ -226,8 +230,14 @@ def load_yaml(path: Path) -> Any:
         return loader.construct_document(node)  # type: ignore[no-untyped-call]
     except _Refused as exc:
         raise DocumentError(path, exc.cause, line=exc.line, key=exc.key) from None
+    except yaml.MarkedYAMLError as exc:
+        # One line, at the problem's position: `line 3 column 7: while scanning ...: found ...`.
+        mark = exc.problem_mark or exc.context_mark
+        cause = "; ".join(part for part in (exc.context, exc.problem) if part) or "is not YAML"
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+        raise DocumentError(path, cause, line=line, column=column) from None
     except yaml.YAMLError as exc:
-        raise DocumentError(path, str(exc)) from None
+        raise DocumentError(path, " ".join(str(exc).split())) from None
     finally:
         loader.dispose()  # type: ignore[no-untyped-call]
 

@@ -73,6 +73,16 @@ STACK_FILES: list[tuple[str, bytes, str]] = [
         b"config:\n  ziggie-infra:features: &loop\n    again: *loop\n",
         "line 2: config.ziggie-infra:features.again: an alias refers to a node that contains it",
     ),
+    (
+        "lone_surrogate",
+        b'config:\n  ziggie-infra:environment: "\\uD800"\n',
+        "line 2: config.ziggie-infra:environment: holds a lone surrogate escape, which is not a character",
+    ),
+    (
+        "unclosed_quote",
+        b"config:\n  ziggie-infra:environment: 'dev\n",
+        "line 3 column 1: while scanning a quoted scalar; found unexpected end of stream",
+    ),
     ("alias_bomb", _bomb().encode(), f"more than {MAX_NODES} values once aliases are expanded"),
     ("too_many_aliases", _many_aliases().encode(), f"more than {MAX_ALIASES} aliases"),
     (

@@ -145,5 +145,5 @@ def test_mutated_stack_file_never_crashes_preflight(tmp_path: Path, content: byt
     if code == 2:
         assert "Traceback" not in message
         # The entry point's guard catches what nothing else refused: for a stack file, a defect.
-        assert "unexpected " not in message, message
+        assert "preflight: unexpected " not in message, message
         assert "Pulumi.dev.yaml" in message or "ziggie-infra:" in message, message
