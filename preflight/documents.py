@@ -23,11 +23,13 @@ MAX_BYTES = 1024 * 1024
 """A stack file of every service and host is ~20 KB; a megabyte is config no one reviews."""
 MAX_DEPTH = 64
 """The deepest config (a service's healthcheck test list) is 6 levels below `config:`."""
-MAX_ALIASES = 100
-"""Alias uses per YAML document. yaml.v3 (gopkg.in/yaml.v3 decode.go, `allowedAliasRatio`)
-starts judging a document once more than 100 of its decodes come through aliases."""
 MAX_NODES = 100_000
 """Nodes of a YAML document with every alias expanded: what the program would be handed."""
+# yaml.v3's own alias-bomb rule (gopkg.in/yaml.v3 decode.go, `decoder.unmarshal` and
+# `allowedAliasRatio`): once more than 100 of a document's decoded nodes come through aliases
+# and it has more than 1,000 in all, at most 99 % may come through aliases (the share falls
+# from 400,000 nodes on, beyond MAX_NODES). Mirrored so preflight refuses what the CLI refuses.
+ALIAS_MIN_NODES, ALIAS_MIN_ALIASED, ALIAS_MAX_RATIO = 1000, 100, 0.99
 INT_MIN, INT_MAX = -(2**63), 2**64 - 1
 """yaml.v3 (resolve.go) reads an integer as int64, else uint64; beyond that it is no integer."""
 
@@ -93,19 +95,14 @@ class _Refused(Exception):
 
 
 class _ConfigLoader(yaml.SafeLoader):
-    """SafeLoader whose composer counts aliases and depth as it goes, so a bomb stops early."""
+    """SafeLoader whose composer refuses deep nesting as it goes; an alias stays one shared node."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.depth = 0
-        self.aliases = 0
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         event = self.peek_event()  # type: ignore[no-untyped-call]
-        if isinstance(event, yaml.AliasEvent):
-            self.aliases += 1
-            if self.aliases > MAX_ALIASES:
-                raise _Refused(event.start_mark, f"more than {MAX_ALIASES} aliases")
         # The composer recurses once per level; refusing here keeps 3,000 levels off the stack.
         self.depth += 1
         try:
@@ -146,11 +143,13 @@ class _Census:
         self.loader = loader
         self.sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded nodes, height)
         self.open: set[int] = set()
+        self.aliased = 0  # expanded nodes that come through aliases
 
     def walk(self, node: yaml.Node, path: str) -> tuple[int, int]:
         known = self.sizes.get(id(node))
         if known is not None:
-            return known  # an alias of a node already judged: only its size counts again
+            self.aliased += known[0]  # an alias of a node already judged: only its size counts again
+            return known
         if id(node) in self.open:
             raise _Refused(node, "an alias refers to a node that contains it", path)
         self.open.add(id(node))
@@ -226,7 +225,11 @@ def load_yaml(path: Path) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        _Census(loader).walk(node, "")
+        census = _Census(loader)
+        total, _ = census.walk(node, "")
+        if census.aliased > ALIAS_MIN_ALIASED and total > ALIAS_MIN_NODES and census.aliased / total > ALIAS_MAX_RATIO:
+            share = f"{census.aliased} of its {total} values"
+            raise _Refused(node, f"aliases make up {share}, more than {ALIAS_MAX_RATIO:.0%} (yaml.v3 refuses it)")
         return loader.construct_document(node)  # type: ignore[no-untyped-call]
     except _Refused as exc:
         raise DocumentError(path, exc.cause, line=exc.line, key=exc.key) from None
