@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from preflight import __main__ as cli
@@ -141,6 +141,7 @@ def test_mutated_stack_file_never_crashes_preflight(tmp_path: Path, content: byt
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = cli.main(["--stack", "dev", "--no-policy", "--config-file", str(path)])
     message = err.getvalue()
+    event(f"exit {code}")  # the spread shows with --hypothesis-show-statistics
     assert code in (0, 1, 2), message
     if code == 2:
         assert "Traceback" not in message
