@@ -3,8 +3,9 @@
 Applies the Pulumi CLI's project config rules to the stack, runs the program under Pulumi mocks
 with the stack's real config files, then runs the CrossGuard pack the way the CLI starts it and
 over the analyzer protocol it speaks, and prints the report, verdict first.
-Exit 0: clean (advisory findings allowed); 1: a mandatory policy violation; 2: config the CLI or
-the program refuses, a program error or a policy pack that cannot run (message on stderr).
+Exit 0: clean (advisory findings allowed); 1: a mandatory policy violation and nothing else;
+2: config the CLI or the program refuses, a program error, a policy pack that cannot run, or any
+failure of preflight itself (one line on stderr; `--debug` adds the traceback).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from pathlib import Path
 
 from config.loader import PROJECT
+from preflight.documents import DocumentError
 from preflight.packruntime import PYTHON_OVERRIDE_ENV
 from preflight.report import MARKDOWN_LIMIT, Report, render
 from preflight.runner import PROJECT_DIR, PreflightError, run_stack
@@ -43,15 +46,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--show-files", action="store_true", help="print the content of uploaded files (secret ones stay hidden)"
     )
+    parser.add_argument("--debug", action="store_true", help="print the traceback of an unexpected failure")
     args = parser.parse_args(argv)
-
     try:
-        plan = run_stack(args.stack, args.config_file)
-    except PreflightError as exc:
+        return _preflight(args)
+    except (PreflightError, DocumentError) as exc:
         print(f"preflight: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 - the guard exists to catch what nothing else does
+        # Exit 1 means a mandatory violation: a failure of preflight itself must not look like one.
+        if args.debug:
+            traceback.print_exc()
+        cause = " ".join(str(exc).split())[:300]
+        print(
+            f"preflight: unexpected {type(exc).__name__}: {cause} (rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 2
 
-    policy_config = args.policy_config or args.policy_pack / "config" / f"{args.stack}.json"
+
+def _preflight(args: argparse.Namespace) -> int:
+    plan = run_stack(args.stack, args.config_file)
+
+    # A policy config named on the command line must exist; the stack's own one may be absent.
+    policy_config: Path | None = args.policy_config
+    if policy_config is None:
+        default = args.policy_pack / "config" / f"{args.stack}.json"
+        policy_config = default if default.exists() else None
     pack = None
     if not args.no_policy:
         from preflight.analyzer import AnalyzerError, PolicyConfigError, run_pack
@@ -59,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             pack = run_pack(
                 args.policy_pack,
-                policy_config if policy_config.exists() else None,
+                policy_config,
                 plan.resources,
                 stack=args.stack,
                 project=PROJECT,

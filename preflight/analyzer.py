@@ -55,6 +55,7 @@ from pulumi.runtime.proto import (
     engine_pb2_grpc,
 )
 
+from preflight.documents import DocumentError, load_json
 from preflight.packruntime import PackInterpreter, PackRuntimeError, read_policy_project, resolve_interpreter
 from preflight.records import RecordedResource
 
@@ -159,15 +160,6 @@ def _key_path(parts: Sequence[Any]) -> str:
     return text
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise ValueError(f'duplicate key "{key}"')
-        seen[key] = value
-    return seen
-
-
 def _schema_errors(where: str, policy: PolicyInfo, properties: Mapping[str, Any]) -> list[str]:
     schema = {
         "type": "object",
@@ -204,13 +196,9 @@ def load_policy_config(path: Path, policies: Mapping[str, PolicyInfo]) -> dict[s
     """
     where = str(path)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_reject_duplicates)
-    except OSError as exc:
-        raise PolicyConfigError([f"{where}: cannot be read: {exc.strerror}"]) from None
-    except json.JSONDecodeError as exc:
-        raise PolicyConfigError([f"{where}: line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}"]) from None
-    except ValueError as exc:
-        raise PolicyConfigError([f"{where}: {exc}"]) from None
+        document = load_json(path)
+    except DocumentError as exc:
+        raise PolicyConfigError([str(exc)]) from None
     if not isinstance(document, dict):
         raise PolicyConfigError([f"{where}: must be a JSON object mapping policy names to their config"])
 

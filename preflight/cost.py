@@ -9,13 +9,13 @@ text report appends its lines, ``--json`` carries it as ``costEstimate``.
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from preflight.documents import load_json
 from preflight.records import RecordedResource
 from preflight.runner import PROJECT_DIR
 
@@ -31,9 +31,10 @@ def _estimator() -> Any:
 
 def cost_estimate(resources: Sequence[RecordedResource], policy_config: Path | None) -> dict[str, Any] | None:
     """The stack's estimate as data (lines, totals, budget), or None without a cost-budget config."""
-    if policy_config is None or not policy_config.exists():
+    if policy_config is None:
         return None
-    settings = json.loads(policy_config.read_text(encoding="utf-8")).get("cost-budget")
+    document = load_json(policy_config)
+    settings = document.get("cost-budget") if isinstance(document, dict) else None
     if not isinstance(settings, dict):
         return None
     cost = _estimator()

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
+from preflight.documents import DocumentError, load_yaml
 
 PYTHON_OVERRIDE_ENV: Final = "PREFLIGHT_POLICY_PYTHON"
 """Environment variable naming the interpreter to run the pack with, instead of the CLI's choice."""
@@ -81,12 +81,12 @@ class PolicyProject:
 def read_policy_project(pack_dir: Path) -> PolicyProject:
     """PulumiPolicy.yaml's runtime (``python`` or ``{name, options}``) and version."""
     path = pack_dir / "PulumiPolicy.yaml"
+    if not path.exists():
+        raise PackRuntimeError(f"{pack_dir}: not a policy pack (no PulumiPolicy.yaml)")
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise PackRuntimeError(f"{pack_dir}: not a policy pack (no PulumiPolicy.yaml)") from None
-    except yaml.YAMLError as exc:
-        raise PackRuntimeError(f"{path}: {exc}") from None
+        document = load_yaml(path) or {}
+    except DocumentError as exc:
+        raise PackRuntimeError(str(exc)) from None
     if not isinstance(document, Mapping):
         raise PackRuntimeError(f"{path}: must be a mapping")
     version = document.get("version")

@@ -40,8 +40,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
-
+from preflight.documents import DocumentError, load_yaml
 from preflight.stackfile import StackFile
 
 # sdk/go/common/workspace/project.go: the type names, and project.json's simpleConfigType enum.
@@ -187,11 +186,9 @@ def validate_project(project: Project) -> None:
 def load_project(path: Path) -> Project:
     """Read Pulumi.yaml as the CLI's `LoadProject` does; raises ProjectError with the CLI's reason."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProjectError(f"could not read '{path}': no such file") from None
-    except yaml.YAMLError as exc:
-        raise ProjectError(f"could not unmarshal '{path}': {exc}") from None
+        document = load_yaml(path)
+    except DocumentError as exc:
+        raise ProjectError(f"could not read {exc}") from None
     if not isinstance(document, Mapping):
         raise ProjectError(f"could not validate '{path}': expected project to be an object")
     name = document.get("name")

@@ -9,46 +9,16 @@ it exactly as it would a decrypted secret, and it never is a real one.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from preflight.documents import DocumentError, load_yaml
 
 
 class StackFileError(Exception):
-    """The stack file cannot be read as YAML, or has a duplicate key."""
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that rejects a key given twice in one mapping, as the Pulumi CLI does."""
-
-
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
-        if key in seen:
-            line = key_node.start_mark.line + 1
-            raise StackFileError(f"line {line}: key {key!r} is given twice")
-        seen.add(key)
-    return yaml.SafeLoader.construct_mapping(loader, node, deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-# The CLI reads stack files with gopkg.in/yaml.v3, where only true/false (in three spellings)
-# are booleans; PyYAML's YAML 1.1 also turns yes/no/on/off into booleans, which would let a
-# `type: boolean` key set to `yes` pass here and fail `pulumi preview`.
-_BOOL_TAG = "tag:yaml.org,2002:bool"
-_UniqueKeyLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_UniqueKeyLoader.add_implicit_resolver(  # type: ignore[no-untyped-call]
-    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
+    """The stack file cannot be read, or holds what config cannot mean (preflight/documents.py)."""
 
 
 @dataclass(frozen=True)
@@ -70,11 +40,10 @@ def placeholder(key: str) -> str:
 def read_stack_file(path: Path) -> StackFile:
     """Parse `path`; raises StackFileError naming the file and what is wrong."""
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
-    except FileNotFoundError:
-        raise StackFileError(f"{path}: no such stack file") from None
-    except (yaml.YAMLError, StackFileError) as exc:
-        raise StackFileError(f"{path}: {exc}") from None
+        # As the CLI reads it (yaml.v3's booleans), with duplicate keys refused as the CLI does.
+        document = load_yaml(path)
+    except DocumentError as exc:
+        raise StackFileError(str(exc)) from None
     if document is None:
         document = {}
     if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
