@@ -903,7 +903,6 @@ class Aws(Model):
 
 
 GcpRegion = Annotated[str, Field(pattern=r"^[a-z]+-[a-z]+[0-9]+$")]
-_DOMAIN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 
 # Cloud CDN's limits, as the Compute API checks a backend bucket's cdnPolicy (and pulumi-gcp's
 # BackendBucketCdnPolicy docstrings repeat): a TTL is at most a year, a negative-caching TTL
@@ -1025,7 +1024,7 @@ class Cdn(Model):
     """The CDN: a private bucket behind a backend bucket with Cloud CDN and an HTTPS load balancer."""
 
     domain: str = Field(
-        pattern=_DOMAIN,
+        pattern=_DNS_NAME,
         max_length=253,
         description="Name the CDN serves (`cdn.ziggie.example`); its A/AAAA records go in the zone.",
     )
