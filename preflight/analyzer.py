@@ -83,6 +83,9 @@ _LEVEL_FROM_PROTO: Final = {
     analyzer_pb2.REMEDIATE: "remediate",
 }
 _LEVEL_TO_PROTO: Final = {level: proto for proto, level in _LEVEL_FROM_PROTO.items()}
+IN_FLIGHT: Final = 8
+"""Resources whose Remediate and Analyze are under way at once: enough to keep the pack's four
+server threads busy while this process builds and reads the messages, on two cores."""
 ALL_POLICIES: Final = "all"
 """The config key the CLI reads as an enforcement level for every policy of the pack."""
 ROOT_STACK_TYPE: Final = "pulumi:pulumi:Stack"
@@ -594,31 +597,45 @@ class PolicyPackSession:
         return settings
 
     def analyze_resources(self, resources: Sequence[RecordedResource]) -> list[Violation]:
-        """Remediate, then Analyze, every resource in registration order, as a preview does."""
+        """Remediate, then Analyze, every resource, as a preview does; all violations, sorted.
+
+        Each resource's Remediate comes before its Analyze, as the engine's step generator has
+        it; different resources are analyzed :data:`IN_FLIGHT` at a time, as the engine analyzes
+        the registrations of a program that registers resources concurrently. What each resource
+        gets is the same as one at a time, and the result is sorted, so the order of the answers
+        does not reach the report.
+        """
         by_urn = {r.urn: r for r in resources}
-        providers: dict[str, Any] = {}
+        built: dict[str, Any] = {}
+        providers = [self._provider(resource, by_urn, built) for resource in resources]
+        pool = futures.ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="analyze")
+        try:
+            found = list(pool.map(self._remediate_then_analyze, resources, providers))
+        finally:
+            pool.shutdown(cancel_futures=True)
+        return _sorted([violation for violations in found for violation in violations])
+
+    def _remediate_then_analyze(self, resource: RecordedResource, provider: Any) -> list[Violation]:
+        """One resource's Remediate and then its Analyze, as the engine sends them."""
+        request = analyzer_pb2.AnalyzeRequest(
+            type=resource.type,
+            properties=_struct(resource.inputs),
+            urn=resource.urn,
+            name=resource.name,
+            options=_options(resource),
+            provider=provider,
+        )
         violations: list[Violation] = []
-        for resource in resources:
-            request = analyzer_pb2.AnalyzeRequest(
-                type=resource.type,
-                properties=_struct(resource.inputs),
-                urn=resource.urn,
-                name=resource.name,
-                options=_options(resource),
-                provider=self._provider(resource, by_urn, providers),
-            )
-            remediated = self._call("Remediate", request)
-            for remediation in remediated.remediations:
-                if remediation.diagnostic:
-                    violations.append(
-                        Violation(remediation.policyName, "advisory", resource.urn, remediation.diagnostic)
-                    )
-                elif remediation.HasField("properties"):
-                    # The engine analyzes what the remediation left, not what the program sent.
-                    request.properties.CopyFrom(remediation.properties)
-            response = self._call("Analyze", request)
-            violations += [Violation(d.policyName, _level(d), resource.urn, _message(d)) for d in response.diagnostics]
-        return _sorted(violations)
+        remediated = self._call("Remediate", request)
+        for remediation in remediated.remediations:
+            if remediation.diagnostic:
+                violations.append(Violation(remediation.policyName, "advisory", request.urn, remediation.diagnostic))
+            elif remediation.HasField("properties"):
+                # The engine analyzes what the remediation left, not what the program sent.
+                request.properties.CopyFrom(remediation.properties)
+        response = self._call("Analyze", request)
+        violations += [Violation(d.policyName, _level(d), request.urn, _message(d)) for d in response.diagnostics]
+        return violations
 
     def analyze_stack(self, resources: Sequence[RecordedResource]) -> list[Violation]:
         """AnalyzeStack over all resources with their outputs, parents and dependencies."""
