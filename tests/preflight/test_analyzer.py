@@ -255,3 +255,36 @@ def test_concurrent_analysis_finds_what_one_at_a_time_finds_in_the_same_order(
         "saw remediated=None memory=320.0",
         "second finding of c5",
     ]
+
+
+def test_a_pack_started_in_the_background_is_waited_for_by_its_first_use(echo: Path) -> None:
+    session = PolicyPackSession(echo, timeout=60)
+    try:
+        session.start(wait=False)
+        # The caller is free at once; the pack starts meanwhile and the first use waits for it.
+        assert session._starting is not None
+        session.configure(None)
+        assert session.info.name == "echo"
+        assert {v.urn for v in session.run(_stack())} >= {ROOT, CONTAINER}
+        process = session._process
+        assert process is not None and process.poll() is None
+    finally:
+        session.close()
+    assert process.poll() is not None
+
+
+def test_a_background_start_that_fails_raises_at_first_use_and_leaves_nothing_running(tmp_path: Path) -> None:
+    pack = _pack(tmp_path, "import sys\nprint('no port today', flush=True)\nsys.exit(3)\n")
+    session = PolicyPackSession(pack, timeout=60)
+    session.start(wait=False)
+    with pytest.raises(PolicyPackStartError, match="printed 'no port today' instead of its port"):
+        session.configure(None)
+    assert session._process is not None and session._process.poll() is not None
+    session.close()
+
+
+def test_closing_a_session_still_starting_stops_its_pack(echo: Path) -> None:
+    session = PolicyPackSession(echo, timeout=60)
+    session.start(wait=False)
+    session.close()
+    assert session._process is not None and session._process.poll() is not None
