@@ -10,6 +10,7 @@ import ast
 import dis
 import inspect
 import itertools
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,8 @@ from ziggie_policies._shared_views import (
     SharedViewServicer,
 )
 
-from preflight.records import SECRET_SIG_KEY, SECRET_SIG_VALUE
+from preflight.analyzer import PolicyPackSession
+from preflight.records import SECRET_SIG_KEY, SECRET_SIG_VALUE, RecordedResource
 
 PACK_DIR = Path(__file__).resolve().parents[2] / "policies"
 Validate = Callable[[Any, Callable[..., None]], None]
@@ -191,10 +193,16 @@ def test_analyze_request_converts_the_resource_once_for_all_its_policies(convers
     shared.Analyze(_analyze_request(), None)
     assert conversions == {"dict": 2, "deserialized": 2}  # the resource and its provider
     assert len(seen) == 3 and all(a.props is seen[0].props and a.provider is seen[0].provider for a in seen)
-    # A new request is converted anew: nothing is kept across requests.
+    # A new request's resource is converted anew; its provider, equal to the last one's, is not.
     shared.Analyze(_analyze_request(), None)
-    assert conversions == {"dict": 4, "deserialized": 4}
-    assert seen[3].props is not seen[0].props
+    assert conversions == {"dict": 3, "deserialized": 3}
+    assert seen[3].props is not seen[0].props and seen[3].provider is seen[0].provider
+    # A provider that differs is converted.
+    other = _analyze_request()
+    other.provider.properties["host"] = "ssh://deploy@vps2"
+    shared.Analyze(other, None)
+    assert conversions == {"dict": 5, "deserialized": 5}
+    assert seen[6].provider.props["host"] == "ssh://deploy@vps2"
 
 
 # --- the same answers as the SDK's own servicer ---------------------------------------------------
@@ -302,12 +310,59 @@ def test_remediate_answers_as_the_sdk_servicer() -> None:
     assert shared.Remediate(_analyze_request(), None) == expected
 
 
-def test_outside_a_request_the_servicer_builds_as_the_sdk_does() -> None:
+def test_the_runtime_is_configured_from_the_environment_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[Any] = []
+    monkeypatch.setattr(sdk._PolicyAnalyzerServicer, "_configure_runtime_settings", lambda self: calls.append(self))
+    _, shared = _servicers(_resource_policies())
+    for _ in range(3):
+        shared.Analyze(_analyze_request(), None)
+        shared.Remediate(_analyze_request(), None)
+        shared.AnalyzeStack(_stack_request(2), None)
+    assert calls == [shared]
+
+
+# Reports what pulumi.runtime holds in the pack process, request after request.
+RUNTIME_PACK = """
+import pulumi
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
+from ziggie_policies._shared_views import SharedViewPolicyPack
+
+def where(args, report):
+    config = pulumi.Config("p").get("k")
+    report(f"{pulumi.get_project()}/{pulumi.get_stack()} dry_run={pulumi.runtime.is_dry_run()} k={config}")
+
+SharedViewPolicyPack(name="where", enforcement_level=EnforcementLevel.ADVISORY, policies=[
+    ResourceValidationPolicy(name="where", description="Says where.", validate=where),
+])
+"""
+
+
+def test_every_request_sees_the_runtime_the_environment_configures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n", encoding="utf-8")
+    (pack / "__main__.py").write_text(RUNTIME_PACK, encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", str(PACK_DIR))
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"p:k": "v"}))
+    records = [RecordedResource(urn=f"urn:pulumi:dev::p::t:m:R::r{i}", type="t:m:R", name=f"r{i}") for i in range(3)]
+    with PolicyPackSession(pack, timeout=60, stack="dev", project="p") as session:
+        session.configure(None)
+        violations = session.analyze_resources(records) + session.analyze_resources(records)
+    assert [v.message for v in violations] == ["p/dev dry_run=True k=v"] * 6
+
+
+def test_outside_analyze_the_servicer_builds_options_as_the_sdk_does_and_shares_providers() -> None:
     _, shared = _servicers(_resource_policies())
     options = shared._get_resource_options(_analyze_request())
     assert type(options) is PolicyResourceOptions
     provider = shared._get_provider_resource(_analyze_request())
-    assert type(provider) is PolicyProviderResource and type(provider.props) is _DictProxy
+    assert isinstance(provider, PolicyProviderResource) and type(provider.props) is _DictProxy
+    assert shared._get_provider_resource(_analyze_request()) is provider
+    with pytest.raises(TypeError):
+        provider.props["host"] = "ssh://evil"  # type: ignore[index]
+    assert shared._get_provider_resource(analyzer_pb2.AnalyzeRequest()) is None
 
 
 # --- a policy cannot write into another policy's input ----------------------------------------------
