@@ -1,10 +1,12 @@
 """The ziggie-guardrails CrossGuard pack: builds the PolicyPack from an explicit list, nothing else.
 
 Constructing a PolicyPack starts its gRPC server and serves until the process is stopped, so
-this module is only ever run as the pack (``python -m pulumi.policy <engine> .``).
+this module is only ever run as the pack (``python -m pulumi.policy <engine> .``). The pack is
+the SDK's PolicyPack served so that each request converts a resource once for all its policies
+(ziggie_policies/_shared_views.py says why and how).
 """
 
-from pulumi_policy import EnforcementLevel, PolicyPack
+from pulumi_policy import EnforcementLevel
 from ziggie_policies import (
     bucket_protection,
     bucket_replication,
@@ -24,8 +26,9 @@ from ziggie_policies import (
     service_reachability,
     stack_environment,
 )
+from ziggie_policies._shared_views import SharedViewPolicyPack
 
-PolicyPack(
+SharedViewPolicyPack(
     name="ziggie-guardrails",
     # Every policy states its own level; this default only catches one that forgot.
     enforcement_level=EnforcementLevel.MANDATORY,

@@ -73,6 +73,7 @@ __all__ = [
     "load_policy_config",
     "reconcile_policy_config",
     "run_pack",
+    "run_session",
 ]
 
 ENFORCEMENT_LEVELS: Final = ("advisory", "mandatory", "remediate", "disabled")
@@ -83,6 +84,9 @@ _LEVEL_FROM_PROTO: Final = {
     analyzer_pb2.REMEDIATE: "remediate",
 }
 _LEVEL_TO_PROTO: Final = {level: proto for proto, level in _LEVEL_FROM_PROTO.items()}
+IN_FLIGHT: Final = 8
+"""Resources whose Remediate and Analyze are under way at once: enough to keep the pack's four
+server threads busy while this process builds and reads the messages, on two cores."""
 ALL_POLICIES: Final = "all"
 """The config key the CLI reads as an enforcement level for every policy of the pack."""
 ROOT_STACK_TYPE: Final = "pulumi:pulumi:Stack"
@@ -397,6 +401,8 @@ class PolicyPackSession:
         self._info: AnalyzerInfo | None = None
         self._settings: dict[str, PolicySettings] = {}
         self._finalizer: weakref.finalize[Any, Any] | None = None
+        self._starting: threading.Thread | None = None
+        self._start_error: BaseException | None = None
 
     # -- lifecycle --
 
@@ -422,14 +428,44 @@ class PolicyPackSession:
     @property
     def info(self) -> AnalyzerInfo:
         """The pack's GetAnalyzerInfo, read at start."""
+        self.wait_started()
         if self._info is None:
             raise AnalyzerError("the policy pack session is not started")
         return self._info
 
-    def start(self) -> None:
-        """Start the engine service and the pack, connect, and read the pack's info."""
-        if self._process is not None:
+    def start(self, *, wait: bool = True) -> None:
+        """Start the engine service and the pack, connect, and read the pack's info.
+
+        With ``wait=False`` the start runs on a thread and this returns at once, so the pack
+        starts while the caller does other work (such as the program run); every method that
+        needs the pack first waits for it (:meth:`wait_started`) and raises what the start raised.
+        """
+        if self._process is not None or self._starting is not None:
             return
+        if wait:
+            self._start()
+            return
+        self._starting = threading.Thread(target=self._start_in_background, name="policy-pack-start", daemon=True)
+        self._starting.start()
+
+    def wait_started(self) -> None:
+        """Wait for a start begun with ``wait=False``; raises what it raised. Returns at once otherwise."""
+        starting = self._starting
+        if starting is None or starting is threading.current_thread():
+            return  # started, or this is the start itself (its calls, its cleanup on failure)
+        starting.join()
+        self._starting = None
+        error, self._start_error = self._start_error, None
+        if error is not None:
+            raise error
+
+    def _start_in_background(self) -> None:
+        try:
+            self._start()
+        except BaseException as exc:  # noqa: BLE001 - handed to the thread that waits for the start
+            self._start_error = exc
+
+    def _start(self) -> None:
         if not (self.pack_dir / "PulumiPolicy.yaml").is_file():
             raise PolicyPackStartError(f"{self.pack_dir}: not a policy pack (no PulumiPolicy.yaml)")
         try:
@@ -521,6 +557,10 @@ class PolicyPackSession:
 
     def close(self) -> None:
         """Stop the pack process and the engine service; safe to call more than once."""
+        # A start still under way finishes first, so there is a process to stop; its error, if
+        # any, is for whoever uses the session, not for closing it.
+        with suppress(BaseException):
+            self.wait_started()
         if self._channel is not None:
             self._channel.close()
             self._channel = None
@@ -549,6 +589,7 @@ class PolicyPackSession:
         )
 
     def _call(self, method: str, request: Any) -> Any:
+        self.wait_started()
         if self._stub is None:
             raise AnalyzerError("the policy pack session is not started")
         try:
@@ -582,6 +623,7 @@ class PolicyPackSession:
 
     def configure(self, policy_config_path: Path | None) -> dict[str, PolicySettings]:
         """Validate the config file (if any), reconcile it with the defaults and send Configure."""
+        self.wait_started()
         given = load_policy_config(policy_config_path, self.info.policies) if policy_config_path else {}
         settings = reconcile_policy_config(self.info.policies, given)
         request = analyzer_pb2.ConfigureAnalyzerRequest()
@@ -594,31 +636,45 @@ class PolicyPackSession:
         return settings
 
     def analyze_resources(self, resources: Sequence[RecordedResource]) -> list[Violation]:
-        """Remediate, then Analyze, every resource in registration order, as a preview does."""
+        """Remediate, then Analyze, every resource, as a preview does; all violations, sorted.
+
+        Each resource's Remediate comes before its Analyze, as the engine's step generator has
+        it; different resources are analyzed :data:`IN_FLIGHT` at a time, as the engine analyzes
+        the registrations of a program that registers resources concurrently. What each resource
+        gets is the same as one at a time, and the result is sorted, so the order of the answers
+        does not reach the report.
+        """
         by_urn = {r.urn: r for r in resources}
-        providers: dict[str, Any] = {}
+        built: dict[str, Any] = {}
+        providers = [self._provider(resource, by_urn, built) for resource in resources]
+        pool = futures.ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="analyze")
+        try:
+            found = list(pool.map(self._remediate_then_analyze, resources, providers))
+        finally:
+            pool.shutdown(cancel_futures=True)
+        return _sorted([violation for violations in found for violation in violations])
+
+    def _remediate_then_analyze(self, resource: RecordedResource, provider: Any) -> list[Violation]:
+        """One resource's Remediate and then its Analyze, as the engine sends them."""
+        request = analyzer_pb2.AnalyzeRequest(
+            type=resource.type,
+            properties=_struct(resource.inputs),
+            urn=resource.urn,
+            name=resource.name,
+            options=_options(resource),
+            provider=provider,
+        )
         violations: list[Violation] = []
-        for resource in resources:
-            request = analyzer_pb2.AnalyzeRequest(
-                type=resource.type,
-                properties=_struct(resource.inputs),
-                urn=resource.urn,
-                name=resource.name,
-                options=_options(resource),
-                provider=self._provider(resource, by_urn, providers),
-            )
-            remediated = self._call("Remediate", request)
-            for remediation in remediated.remediations:
-                if remediation.diagnostic:
-                    violations.append(
-                        Violation(remediation.policyName, "advisory", resource.urn, remediation.diagnostic)
-                    )
-                elif remediation.HasField("properties"):
-                    # The engine analyzes what the remediation left, not what the program sent.
-                    request.properties.CopyFrom(remediation.properties)
-            response = self._call("Analyze", request)
-            violations += [Violation(d.policyName, _level(d), resource.urn, _message(d)) for d in response.diagnostics]
-        return _sorted(violations)
+        remediated = self._call("Remediate", request)
+        for remediation in remediated.remediations:
+            if remediation.diagnostic:
+                violations.append(Violation(remediation.policyName, "advisory", request.urn, remediation.diagnostic))
+            elif remediation.HasField("properties"):
+                # The engine analyzes what the remediation left, not what the program sent.
+                request.properties.CopyFrom(remediation.properties)
+        response = self._call("Analyze", request)
+        violations += [Violation(d.policyName, _level(d), request.urn, _message(d)) for d in response.diagnostics]
+        return violations
 
     def analyze_stack(self, resources: Sequence[RecordedResource]) -> list[Violation]:
         """AnalyzeStack over all resources with their outputs, parents and dependencies."""
@@ -701,16 +757,26 @@ def run_pack(
 ) -> PackRun:
     """Run the pack at ``pack_dir`` over ``resources`` once and stop it; errors as :func:`analyze`."""
     with PolicyPackSession(pack_dir, timeout=timeout, stack=stack, project=project, python=python) as session:
-        settings = session.configure(policy_config_path)
-        violations = session.run(resources)
-        assert session.interpreter is not None
-        return PackRun(
-            name=session.info.name,
-            version=session.info.version,
-            interpreter=f"{session.interpreter.python} ({session.interpreter.reason})",
-            policies={name: entry.enforcement or "advisory" for name, entry in settings.items()},
-            violations=violations,
-        )
+        return run_session(session, policy_config_path, resources)
+
+
+def run_session(
+    session: PolicyPackSession, policy_config_path: Path | None, resources: Sequence[RecordedResource]
+) -> PackRun:
+    """Configure a session (started, or starting with ``start(wait=False)``) and run it over ``resources``.
+
+    The session stays open: whoever started it closes it. Errors as :func:`analyze`.
+    """
+    settings = session.configure(policy_config_path)
+    violations = session.run(resources)
+    assert session.interpreter is not None
+    return PackRun(
+        name=session.info.name,
+        version=session.info.version,
+        interpreter=f"{session.interpreter.python} ({session.interpreter.reason})",
+        policies={name: entry.enforcement or "advisory" for name, entry in settings.items()},
+        violations=violations,
+    )
 
 
 def analyze(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from preflight import analyzer
 from preflight.analyzer import (
     PolicyInfo,
     PolicyPackSession,
@@ -184,3 +185,106 @@ def test_violation_is_a_frozen_record() -> None:
     violation = Violation("p", "mandatory", "urn", "m")
     with pytest.raises(AttributeError):
         violation.policy = "q"  # type: ignore[misc]
+
+
+# A pack whose answers take different times: Remediate marks what it saw (all but every fifth
+# resource), Analyze reports what it got, after a pause that depends on the resource, and says on
+# stderr when it starts and ends, so overlapping calls show.
+SLOW_PACK = """
+import sys, time, zlib
+from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy
+
+def mark(args):
+    if args.props["memory"] % 320:
+        return {**args.props, "remediated": "by-" + args.props["name"]}
+
+def slow(args, report):
+    print("start " + args.name, file=sys.stderr, flush=True)
+    time.sleep((zlib.crc32(args.name.encode()) % 7) / 500)
+    report(f"saw remediated={args.props.get('remediated')} memory={args.props.get('memory')}")
+    report(f"second finding of {args.name}")
+    print("end " + args.name, file=sys.stderr, flush=True)
+
+PolicyPack(name="slow", enforcement_level=EnforcementLevel.ADVISORY, policies=[
+    ResourceValidationPolicy(name="mark", description="Marks.", remediate=mark,
+                             enforcement_level=EnforcementLevel.REMEDIATE),
+    ResourceValidationPolicy(name="slow", description="Answers slowly.", validate=slow),
+])
+"""
+
+
+def _overlapped(stderr: str) -> bool:
+    running: set[str] = set()
+    for line in stderr.splitlines():
+        word, _, name = line.partition(" ")
+        if word == "start":
+            running.add(name)
+            if len(running) > 1:
+                return True
+        elif word == "end":
+            running.discard(name)
+    return False
+
+
+def test_concurrent_analysis_finds_what_one_at_a_time_finds_in_the_same_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = [
+        _record(
+            f"urn:pulumi:dev::p::docker:index/container:Container::c{i}",
+            "docker:index/container:Container",
+            f"c{i}",
+            inputs={"name": f"c{i}", "memory": 64 * i},
+        )
+        for i in range(40)
+    ]
+    with PolicyPackSession(_pack(tmp_path, SLOW_PACK), timeout=60) as session:
+        session.configure(None)
+        monkeypatch.setattr(analyzer, "IN_FLIGHT", 1)
+        one_at_a_time = session.analyze_resources(records)
+        assert not _overlapped(session.stderr)
+        monkeypatch.undo()
+        assert analyzer.IN_FLIGHT > 1
+        mark = len(session.stderr)
+        concurrent = session.analyze_resources(records)
+        assert _overlapped(session.stderr[mark:]), "the calls did not overlap"
+    assert concurrent == one_at_a_time
+    assert len(one_at_a_time) == 40 * 2
+    assert Violation("slow", "advisory", records[7].urn, "saw remediated=by-c7 memory=448.0") in concurrent
+    assert [v.message for v in concurrent if v.urn == records[5].urn] == [
+        "saw remediated=None memory=320.0",
+        "second finding of c5",
+    ]
+
+
+def test_a_pack_started_in_the_background_is_waited_for_by_its_first_use(echo: Path) -> None:
+    session = PolicyPackSession(echo, timeout=60)
+    try:
+        session.start(wait=False)
+        # The caller is free at once; the pack starts meanwhile and the first use waits for it.
+        assert session._starting is not None
+        session.configure(None)
+        assert session.info.name == "echo"
+        assert {v.urn for v in session.run(_stack())} >= {ROOT, CONTAINER}
+        process = session._process
+        assert process is not None and process.poll() is None
+    finally:
+        session.close()
+    assert process.poll() is not None
+
+
+def test_a_background_start_that_fails_raises_at_first_use_and_leaves_nothing_running(tmp_path: Path) -> None:
+    pack = _pack(tmp_path, "import sys\nprint('no port today', flush=True)\nsys.exit(3)\n")
+    session = PolicyPackSession(pack, timeout=60)
+    session.start(wait=False)
+    with pytest.raises(PolicyPackStartError, match="printed 'no port today' instead of its port"):
+        session.configure(None)
+    assert session._process is not None and session._process.poll() is not None
+    session.close()
+
+
+def test_closing_a_session_still_starting_stops_its_pack(echo: Path) -> None:
+    session = PolicyPackSession(echo, timeout=60)
+    session.start(wait=False)
+    session.close()
+    assert session._process is not None and session._process.poll() is not None

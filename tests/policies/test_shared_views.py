@@ -1,0 +1,606 @@
+"""ziggie_policies._shared_views: one read-only view per resource and request, for all its policies.
+
+The servicer is called in-process here, so conversions can be counted and what each policy was
+handed compared by identity; the pack's own start goes through it too (last test).
+"""
+
+from __future__ import annotations
+
+import ast
+import dis
+import inspect
+import itertools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.protobuf import json_format, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyCustomTimeouts,
+    PolicyPack,
+    PolicyProviderResource,
+    PolicyResourceOptions,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+)
+from pulumi_policy import policy as sdk
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, _DictProxy, _ListProxy
+from ziggie_policies import _shared_views
+from ziggie_policies._shared_views import (
+    OPTION_LISTS,
+    SHARED_NAMES,
+    SharedViewPolicyPack,
+    SharedViewServicer,
+)
+
+from preflight.analyzer import PolicyPackSession
+from preflight.records import SECRET_SIG_KEY, SECRET_SIG_VALUE, RecordedResource
+
+PACK_DIR = Path(__file__).resolve().parents[2] / "policies"
+Validate = Callable[[Any, Callable[..., None]], None]
+PROVIDER = "urn:pulumi:t::p::pulumi:providers:docker::vps1-docker"
+
+
+def _struct(values: dict[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(values)
+    return struct
+
+
+def _props(i: int) -> dict[str, Any]:
+    return {
+        "name": f"svc{i}",
+        "memory": 512 + i,
+        "envs": ["A=1", {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": "B_PASSWORD=x"}],
+        "labels": [{"label": "ziggie.service", "value": f"svc{i}"}],
+        "healthcheck": {"tests": ["CMD", "true"], "interval": UNKNOWN_STRING_VALUE},
+        "networkMode": UNKNOWN_STRING_VALUE,
+    }
+
+
+def _options(i: int) -> analyzer_pb2.AnalyzerResourceOptions:
+    return analyzer_pb2.AnalyzerResourceOptions(
+        protect=i % 2 == 0,
+        parent="urn:pulumi:t::p::ziggie:docker:Host::vps1" if i else "",
+        aliases=[f"alias{i}"],
+        ignoreChanges=["envs"],
+        customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(create=60.0 + i),
+    )
+
+
+def _provider() -> analyzer_pb2.AnalyzerProviderResource:
+    return analyzer_pb2.AnalyzerProviderResource(
+        type="pulumi:providers:docker",
+        properties=_struct({"host": "ssh://deploy@vps1"}),
+        urn=PROVIDER,
+        name="vps1-docker",
+    )
+
+
+def _urn(i: int) -> str:
+    return f"urn:pulumi:t::p::docker:index/container:Container::svc{i}"
+
+
+def _stack_request(count: int) -> analyzer_pb2.AnalyzeStackRequest:
+    request = analyzer_pb2.AnalyzeStackRequest()
+    for i in range(count):
+        entry = request.resources.add(
+            urn=_urn(i),
+            type="docker:index/container:Container",
+            name=f"svc{i}",
+            properties=_struct(_props(i)),
+            options=_options(i),
+            parent=_urn(0) if i else "",
+            dependencies=[_urn(j) for j in range(i)],
+        )
+        entry.provider.CopyFrom(_provider())
+        if i:
+            entry.propertyDependencies["image"].urns.extend([_urn(0)])
+    return request
+
+
+def _analyze_request(i: int = 1) -> analyzer_pb2.AnalyzeRequest:
+    return analyzer_pb2.AnalyzeRequest(
+        type="docker:index/container:Container",
+        properties=_struct(_props(i)),
+        urn=_urn(i),
+        name=f"svc{i}",
+        options=_options(i),
+        provider=_provider(),
+    )
+
+
+def _servicers(policies: list[Any]) -> tuple[Any, SharedViewServicer]:
+    """The SDK's own servicer and the shared-view one, over the same policies."""
+    made = [
+        cls("t-pack", "0.0.1", policies, EnforcementLevel.MANDATORY)
+        for cls in (sdk._PolicyAnalyzerServicer, SharedViewServicer)
+    ]
+    return made[0], made[1]
+
+
+@pytest.fixture
+def conversions(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """How many messages the shared servicer converts to dicts and deserializes."""
+    counts = {"dict": 0, "deserialized": 0}
+
+    def counting(stage: str, function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def count(source: Any) -> Any:
+            counts[stage] += 1
+            return function(source)
+
+        return count
+
+    monkeypatch.setattr(_shared_views, "_to_dict", counting("dict", _shared_views._to_dict))
+    monkeypatch.setattr(_shared_views, "_deserialize", counting("deserialized", _shared_views._deserialize))
+    return counts
+
+
+# --- one conversion per resource and request, for every policy --------------------------------
+
+
+def _stack_recorders(count: int) -> tuple[list[Any], dict[str, list[Any]]]:
+    seen: dict[str, list[Any]] = {}
+
+    def recorder(name: str) -> Any:
+        def validate(args: Any, report: Callable[..., None]) -> None:
+            seen[name] = list(args.resources)
+
+        return StackValidationPolicy(name=name, description="Records the stack.", validate=validate)
+
+    return [recorder(f"stack-{k}") for k in range(count)], seen
+
+
+def test_stack_request_converts_each_resource_once_for_all_its_policies(conversions: dict[str, int]) -> None:
+    policies, seen = _stack_recorders(4)
+    _, shared = _servicers(policies)
+    shared.AnalyzeStack(_stack_request(5), None)
+    # Five resources, and the provider all five carry a copy of: once each, not once per policy.
+    assert conversions == {"dict": 6, "deserialized": 6}
+    first, *others = seen.values()
+    assert [r.name for r in first] == [f"svc{i}" for i in range(5)]
+    for other in others:
+        assert other is not first, "each policy gets a list of its own"
+        assert all(theirs is mine for mine, theirs in zip(first, other, strict=True))
+
+
+def test_the_sdk_servicer_converts_each_resource_once_per_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the shared views save: the SDK's own servicer, counted the same way, on the same request."""
+    calls = []
+    original = sdk.deserialize_properties
+    monkeypatch.setattr(sdk, "deserialize_properties", lambda props, *a: calls.append(1) or original(props, *a))
+    policies, _ = _stack_recorders(4)
+    stock, _ = _servicers(policies)
+    stock.AnalyzeStack(_stack_request(5), None)
+    assert len(calls) == 4 * 10
+
+
+def test_analyze_request_converts_the_resource_once_for_all_its_policies(conversions: dict[str, int]) -> None:
+    seen: list[Any] = []
+
+    def validate(args: Any, report: Callable[..., None]) -> None:
+        seen.append(args)
+
+    policies = [
+        ResourceValidationPolicy(name=f"resource-{k}", description="Records the resource.", validate=validate)
+        for k in range(3)
+    ]
+    _, shared = _servicers(policies)
+    shared.Analyze(_analyze_request(), None)
+    assert conversions == {"dict": 2, "deserialized": 2}  # the resource and its provider
+    assert len(seen) == 3 and all(a.props is seen[0].props and a.provider is seen[0].provider for a in seen)
+    # A new request's resource is converted anew; its provider, equal to the last one's, is not.
+    shared.Analyze(_analyze_request(), None)
+    assert conversions == {"dict": 3, "deserialized": 3}
+    assert seen[3].props is not seen[0].props and seen[3].provider is seen[0].provider
+    # A provider that differs is converted.
+    other = _analyze_request()
+    other.provider.properties["host"] = "ssh://deploy@vps2"
+    shared.Analyze(other, None)
+    assert conversions == {"dict": 5, "deserialized": 5}
+    assert seen[6].provider.props["host"] == "ssh://deploy@vps2"
+
+
+# --- the same answers as the SDK's own servicer ---------------------------------------------------
+
+
+def _describe(props: Any) -> str:
+    return f"name={props['name']} memory={props['memory']} envs={list(props['envs'])} labels={[dict(e) for e in props['labels']]}"
+
+
+def _resource_policies() -> list[Any]:
+    def describe(args: Any, report: Callable[..., None]) -> None:
+        timeouts = args.opts.custom_timeouts
+        report(
+            f"{args.resource_type} {_describe(args.props)} protect={args.opts.protect} parent={args.opts.parent} "
+            f"aliases={list(args.opts.aliases)} ignore={list(args.opts.ignore_changes)} "
+            f"timeouts={timeouts.create_seconds},{timeouts.update_seconds} "
+            f"provider={args.provider.name}:{args.provider.props['host']} health={args.props['healthcheck']['tests'][0]}"
+        )
+
+    def reads_unknown(args: Any, report: Callable[..., None]) -> None:
+        report(args.props["healthcheck"]["interval"])
+
+    def not_applicable(args: Any, report: Callable[..., None]) -> None:
+        args.not_applicable("containers only on Tuesdays")
+
+    async def later(args: Any, report: Callable[..., None]) -> None:
+        report(f"async {args.name} network={args.props.get('nope')}")
+
+    return [
+        ResourceValidationPolicy(name="describe", description="Describes.", validate=describe),
+        ResourceValidationPolicy(name="reads-unknown", description="Reads an unknown.", validate=reads_unknown),
+        ResourceValidationPolicy(name="not-applicable", description="Never applies.", validate=not_applicable),
+        ResourceValidationPolicy(name="later", description="Runs async.", validate=later),
+        ResourceValidationPolicy(
+            name="off", description="Disabled.", validate=describe, enforcement_level=EnforcementLevel.DISABLED
+        ),
+    ]
+
+
+def _stack_policies() -> list[Any]:
+    def links(args: Any, report: Callable[..., None]) -> None:
+        for r in args.resources:
+            deps = [d.name for d in r.dependencies]
+            pdeps = {k: [d.name for d in v] for k, v in r.property_dependencies.items()}
+            report(
+                f"{_describe(r.props)} parent={r.parent.name if r.parent else None} deps={deps} pdeps={pdeps} "
+                f"provider={r.provider.props['host']} protect={r.opts.protect}",
+                r.urn,
+            )
+
+    def drops(args: Any, report: Callable[..., None]) -> None:
+        # Its own list: what it drops is still there for the next policy.
+        args.resources.clear()
+        report("dropped")
+
+    def reads_unknown(args: Any, report: Callable[..., None]) -> None:
+        report(args.resources[1].props["networkMode"])
+
+    return [
+        StackValidationPolicy(name="drops", description="Drops.", validate=drops),
+        StackValidationPolicy(name="links", description="Reports links.", validate=links),
+        StackValidationPolicy(name="stack-reads-unknown", description="Reads an unknown.", validate=reads_unknown),
+    ]
+
+
+def test_analyze_answers_as_the_sdk_servicer() -> None:
+    stock, shared = _servicers(_resource_policies())
+    expected = stock.Analyze(_analyze_request(), None)
+    assert len(expected.diagnostics) == 3 and len(expected.not_applicable) == 1  # the case is not empty
+    assert "can't run policy 'reads-unknown'" in expected.diagnostics[1].message
+    assert shared.Analyze(_analyze_request(), None) == expected
+
+
+def test_analyze_stack_answers_as_the_sdk_servicer() -> None:
+    stock, shared = _servicers(_stack_policies())
+    expected = stock.AnalyzeStack(_stack_request(4), None)
+    assert len(expected.diagnostics) == 6
+    assert "deps=['svc0', 'svc1']" in expected.diagnostics[3].message
+    assert shared.AnalyzeStack(_stack_request(4), None) == expected
+
+
+def test_remediate_answers_as_the_sdk_servicer() -> None:
+    def rewrite(args: Any) -> Any:
+        # Secrets are markers here: the raw list keeps them, as secrets-not-plaintext reads it.
+        raw = args.props["envs"]["__target"]
+        return {**args.props, "memory": args.props["memory"] * 2, "envs": raw, "seen": type(raw[1]).__name__}
+
+    def chained(args: Any) -> Any:
+        return {**args.props, "chained": args.props["memory"]}
+
+    def unknown(args: Any) -> Any:
+        return {"x": args.props["healthcheck"]["interval"]}
+
+    policies = [
+        ResourceValidationPolicy(
+            name=name, description=f"{name}.", remediate=fn, enforcement_level=EnforcementLevel.REMEDIATE
+        )
+        for name, fn in (("rewrite", rewrite), ("chained", chained), ("unknown", unknown))
+    ]
+    stock, shared = _servicers(policies)
+    expected = stock.Remediate(_analyze_request(), None)
+    assert [r.policyName for r in expected.remediations] == ["rewrite", "chained", "unknown"]
+    assert json_format.MessageToDict(expected.remediations[1].properties)["chained"] == 1026.0
+    assert "Secret" in json_format.MessageToDict(expected.remediations[0].properties)["seen"]
+    assert shared.Remediate(_analyze_request(), None) == expected
+
+
+def test_the_runtime_is_configured_from_the_environment_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[Any] = []
+    monkeypatch.setattr(sdk._PolicyAnalyzerServicer, "_configure_runtime_settings", lambda self: calls.append(self))
+    _, shared = _servicers(_resource_policies())
+    for _ in range(3):
+        shared.Analyze(_analyze_request(), None)
+        shared.Remediate(_analyze_request(), None)
+        shared.AnalyzeStack(_stack_request(2), None)
+    assert calls == [shared]
+
+
+# Reports what pulumi.runtime holds in the pack process, request after request.
+RUNTIME_PACK = """
+import pulumi
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
+from ziggie_policies._shared_views import SharedViewPolicyPack
+
+def where(args, report):
+    config = pulumi.Config("p").get("k")
+    report(f"{pulumi.get_project()}/{pulumi.get_stack()} dry_run={pulumi.runtime.is_dry_run()} k={config}")
+
+SharedViewPolicyPack(name="where", enforcement_level=EnforcementLevel.ADVISORY, policies=[
+    ResourceValidationPolicy(name="where", description="Says where.", validate=where),
+])
+"""
+
+
+def test_every_request_sees_the_runtime_the_environment_configures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n", encoding="utf-8")
+    (pack / "__main__.py").write_text(RUNTIME_PACK, encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", str(PACK_DIR))
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"p:k": "v"}))
+    records = [RecordedResource(urn=f"urn:pulumi:dev::p::t:m:R::r{i}", type="t:m:R", name=f"r{i}") for i in range(3)]
+    with PolicyPackSession(pack, timeout=60, stack="dev", project="p") as session:
+        session.configure(None)
+        violations = session.analyze_resources(records) + session.analyze_resources(records)
+    assert [v.message for v in violations] == ["p/dev dry_run=True k=v"] * 6
+
+
+def test_outside_analyze_the_servicer_builds_options_as_the_sdk_does_and_shares_providers() -> None:
+    _, shared = _servicers(_resource_policies())
+    options = shared._get_resource_options(_analyze_request())
+    assert type(options) is PolicyResourceOptions
+    provider = shared._get_provider_resource(_analyze_request())
+    assert isinstance(provider, PolicyProviderResource) and type(provider.props) is _DictProxy
+    assert shared._get_provider_resource(_analyze_request()) is provider
+    with pytest.raises(TypeError):
+        provider.props["host"] = "ssh://evil"  # type: ignore[index]
+    assert shared._get_provider_resource(analyzer_pb2.AnalyzeRequest()) is None
+
+
+# --- a policy cannot write into another policy's input ----------------------------------------------
+
+
+def _set(target: Any, key: Any, value: Any) -> None:
+    target[key] = value
+
+
+WRITES: list[tuple[str, Callable[[Any], None]]] = [
+    ("props_key", lambda a: _set(a.props, "memory", 1)),
+    ("nested_props_key", lambda a: _set(a.props["healthcheck"], "retries", 9)),
+    ("raw_target_key", lambda a: _set(a.props["__target"], "memory", 1)),
+    ("raw_list_element", lambda a: _set(a.props["envs"]["__target"], 0, "A=2")),
+    ("raw_list_append", lambda a: a.props["labels"]["__target"].append({})),
+    ("option", lambda a: setattr(a.opts, "protect", True)),
+    ("option_list", lambda a: a.opts.aliases.append("x")),
+    ("custom_timeout", lambda a: setattr(a.opts.custom_timeouts, "create_seconds", 1.0)),
+    ("provider_name", lambda a: setattr(a.provider, "name", "other")),
+    ("provider_props", lambda a: _set(a.provider.props, "host", "ssh://evil")),
+    ("provider_deleted", lambda a: delattr(a.provider, "props")),
+]
+
+
+def _snapshot(args: Any) -> str:
+    t = args.opts.custom_timeouts
+    return (
+        f"{_describe(args.props)} {list(args.props['healthcheck'])} {list(args.props['healthcheck']['tests'])} "
+        f"{args.opts.protect} {list(args.opts.aliases)} "
+        f"{t.create_seconds} {args.provider.name} {dict(args.provider.props)}"
+    )
+
+
+@pytest.mark.parametrize(("write"), [w for _, w in WRITES], ids=[name for name, _ in WRITES])
+def test_a_policy_cannot_change_what_the_next_policy_reads(write: Callable[[Any], None]) -> None:
+    refused: list[BaseException] = []
+    snapshots: list[str] = []
+
+    def writer(args: Any, report: Callable[..., None]) -> None:
+        snapshots.append(_snapshot(args))
+        try:
+            write(args)
+        except (TypeError, AttributeError) as exc:
+            refused.append(exc)
+
+    def reader(args: Any, report: Callable[..., None]) -> None:
+        snapshots.append(_snapshot(args))
+
+    policies = [
+        ResourceValidationPolicy(name="writer", description="Writes.", validate=writer),
+        ResourceValidationPolicy(name="reader", description="Reads.", validate=reader),
+    ]
+    _, shared = _servicers(policies)
+    response = shared.Analyze(_analyze_request(), None)
+    assert not response.diagnostics, response.diagnostics
+    assert len(refused) == 1, "the write went through"
+    assert snapshots[0] == snapshots[1]
+
+
+def test_a_stack_policy_cannot_change_what_the_next_stack_policy_reads() -> None:
+    refused: list[BaseException] = []
+    seen: list[str] = []
+
+    writes: list[Callable[[Any], None]] = [
+        lambda r: _set(r.props, "memory", 1),
+        lambda r: setattr(r.opts, "protect", True),
+        lambda r: setattr(r, "parent", None),
+        lambda r: r.dependencies.clear(),
+        lambda r: _set(r.property_dependencies, "image", []),
+        lambda r: r.property_dependencies["image"].append(r),
+    ]
+
+    def writer(args: Any, report: Callable[..., None]) -> None:
+        for write in writes:
+            try:
+                write(args.resources[1])
+            except (TypeError, AttributeError) as exc:
+                refused.append(exc)
+
+    def reader(args: Any, report: Callable[..., None]) -> None:
+        r = args.resources[1]
+        seen.append(
+            f"{r.props['memory']} {r.opts.protect} {r.parent.name} {[d.name for d in r.dependencies]} "
+            f"{ {k: [d.name for d in v] for k, v in r.property_dependencies.items()} }"
+        )
+
+    policies = [
+        StackValidationPolicy(name="writer", description="Writes.", validate=writer),
+        StackValidationPolicy(name="reader", description="Reads.", validate=reader),
+    ]
+    _, shared = _servicers(policies)
+    shared.AnalyzeStack(_stack_request(2), None)
+    assert len(refused) == len(writes)
+    assert seen == ["513.0 False svc0 ['svc0'] {'image': ['svc0']}"]
+
+
+def test_a_read_only_view_reads_like_the_sdk_proxy() -> None:
+    """Same keys, lengths, values and unknown-value errors as unknown_checking_proxy's."""
+    raw = json_format.MessageToDict(_struct(_props(3)))
+    stock = sdk.unknown_checking_proxy(sdk.deserialize_properties(raw))
+    view = _shared_views._read_only(sdk.deserialize_properties(raw), [])
+    assert type(view) is _DictProxy and type(view["envs"]) is _ListProxy
+    assert list(view) == list(stock) and len(view["envs"]) == len(stock["envs"]) == 2
+    assert [view["envs"][i] for i in range(2)] == [stock["envs"][i] for i in range(2)] == ["A=1", "B_PASSWORD=x"]
+    for props in (stock, view):
+        with pytest.raises(sdk.UnknownValueError) as caught:
+            props["healthcheck"]["interval"]
+        assert caught.value.message == "string value at .healthcheck.interval can't be known during preview"
+
+
+# --- the SDK shape this relies on (a pulumi-policy upgrade that changes it fails here) -------------
+
+
+def _global_loads(function: Any) -> set[str]:
+    return {i.argval for i in dis.get_instructions(function) if i.opname == "LOAD_GLOBAL"}
+
+
+@pytest.mark.parametrize("method", ["Analyze", "AnalyzeStack", "_get_provider_resource"])
+def test_the_sdk_converts_through_the_global_names_the_servicer_rebinds(method: str) -> None:
+    function = getattr(sdk._PolicyAnalyzerServicer, method)
+    assert set(SHARED_NAMES) <= _global_loads(function), method
+    # ...with the signatures the stand-ins take.
+    assert list(inspect.signature(sdk.deserialize_properties).parameters) == ["props", "proxy_secrets"]
+    assert list(inspect.signature(sdk.unknown_checking_proxy).parameters) == ["props"]
+
+
+def _attributes_read(function: Any, parameter: str) -> set[str]:
+    instructions = list(dis.get_instructions(function))
+    return {
+        following.argval
+        for current, following in itertools.pairwise(instructions)
+        if current.opname == "LOAD_FAST" and current.argval == parameter
+    }
+
+
+def test_remediate_converts_through_json_format_and_options_come_from_the_options_message() -> None:
+    assert "json_format" in _global_loads(sdk._PolicyAnalyzerServicer.Remediate)
+    # One options view serves every request with equal options: the SDK reads nothing else.
+    assert _attributes_read(sdk._PolicyAnalyzerServicer._get_resource_options, "request") == {"options"}
+    assert _attributes_read(sdk._PolicyAnalyzerServicer._get_provider_resource, "request") <= {"HasField", "provider"}
+
+
+def test_the_sdk_hands_stack_policies_their_resources_through_stack_validation_args() -> None:
+    """The servicer runs the SDK's AnalyzeStack over a request without resources and fills them in there."""
+    function = sdk._PolicyAnalyzerServicer.AnalyzeStack
+    assert "StackValidationArgs" in _global_loads(function)
+    assert list(inspect.signature(sdk.StackValidationArgs).parameters) == ["resources", "config", "stack_tags"]
+    # The request is read for its resources only: any other read fails on the servicer's stand-in.
+    assert _attributes_read(function, "request") == {"resources"}
+    resource = sdk.PolicyResource("t", {}, "u", "n", None, None, None, [], {})  # type: ignore[arg-type]
+    assert set(vars(resource)) == {
+        "resource_type",
+        "props",
+        "urn",
+        "name",
+        "opts",
+        "provider",
+        "parent",
+        "dependencies",
+        "property_dependencies",
+    }
+
+
+def test_the_sdk_builds_options_and_provider_through_the_methods_the_servicer_overrides() -> None:
+    for method in ("Analyze", "AnalyzeStack"):
+        names = {i.argval for i in dis.get_instructions(getattr(sdk._PolicyAnalyzerServicer, method))}
+        assert {"_get_resource_options", "_get_provider_resource"} <= names, method
+    options = sdk._PolicyAnalyzerServicer._get_resource_options(None, _analyze_request())
+    assert set(vars(options)) == {
+        "protect",
+        "ignore_changes",
+        "delete_before_replace",
+        "aliases",
+        "custom_timeouts",
+        "additional_secret_outputs",
+        "parent",
+    }
+    assert set(OPTION_LISTS) <= set(vars(options))
+    assert type(options.custom_timeouts) is PolicyCustomTimeouts
+    for proxy in (_DictProxy, _ListProxy):
+        assert list(inspect.signature(proxy).parameters) == ["target", "props_acc"]
+
+
+def test_the_pack_is_served_by_the_shared_view_servicer() -> None:
+    assert "_PolicyAnalyzerServicer" in _global_loads(PolicyPack.__init__)
+    assert SharedViewPolicyPack.__init__.__code__ is PolicyPack.__init__.__code__
+    assert SharedViewPolicyPack.__init__.__globals__["_PolicyAnalyzerServicer"] is SharedViewServicer
+    tree = ast.parse((PACK_DIR / "__main__.py").read_text(encoding="utf-8"))
+    packs = [
+        node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id.endswith("PolicyPack")
+    ]
+    assert packs == ["SharedViewPolicyPack"]
+
+
+# --- Struct to dict, as json_format does it ----------------------------------------------------------
+
+STRUCTS = [
+    pytest.param({}, id="empty"),
+    pytest.param(_props(7), id="resource_props_with_secret_and_unknowns"),
+    pytest.param(
+        {
+            "n": None,
+            "t": True,
+            "f": False,
+            "zero": 0,
+            "int": 3072,
+            "float": 0.8,
+            "neg": -1.5e300,
+            "s": "ünïcode ✓",
+            "empty_list": [],
+            "empty_map": {},
+            "nested": {"a": [1, "x", None, [True, {"b": []}]], "c": {"d": {"e": "f"}}},
+        },
+        id="every_kind_nested",
+    ),
+]
+
+
+@pytest.mark.parametrize("values", STRUCTS)
+def test_message_to_dict_is_json_formats_for_a_struct(values: dict[str, Any]) -> None:
+    struct = _struct(values)
+    expected = json_format.MessageToDict(struct)
+    got = _shared_views.message_to_dict(struct)
+    assert got == expected
+    assert repr(got) == repr(expected)  # same key order, same types (3072.0, not 3072)
+
+
+@pytest.mark.parametrize("number", [float("inf"), float("-inf"), float("nan")], ids=["inf", "minus_inf", "nan"])
+def test_message_to_dict_refuses_what_json_format_refuses(number: float) -> None:
+    struct = _struct({"a": [{"b": number}]})
+    with pytest.raises(ValueError, match="Fail to serialize"):
+        json_format.MessageToDict(struct)
+    with pytest.raises(ValueError, match="Fail to serialize"):
+        _shared_views.message_to_dict(struct)
+
+
+def test_message_to_dict_of_another_message_is_json_formats() -> None:
+    options = _options(2)
+    assert _shared_views.message_to_dict(options) == json_format.MessageToDict(options)
