@@ -29,7 +29,7 @@ from components.host_bootstrap import HostBootstrap, HostBootstrapArgs
 from components.replicated_bucket import ReplicatedBucket, ReplicatedBucketArgs
 from components.replicated_secret import ReplicatedSecret, ReplicatedSecretArgs
 from config.loader import PROJECT, ConfigError, load_stack_config
-from config.models import Aws, Dns, Gcp, StackConfig
+from config.models import Aws, Dns, Gcp, Service, StackConfig
 from generated import GeneratedFile, combine
 from generated.certbot import certbot_files
 from generated.monitoring import monitoring_files
@@ -343,7 +343,16 @@ def edge_files(cfg: StackConfig, zone_id: pulumi.Output[str] | None) -> dict[str
     return files
 
 
-def bootstraps(cfg: StackConfig) -> dict[str, HostBootstrap]:
+def services_by_host(cfg: StackConfig) -> dict[str, dict[str, Service]]:
+    """Each host's enabled services in the stack's stable order, from one pass over the services."""
+    placed: dict[str, dict[str, Service]] = {name: {} for name in cfg.hosts}
+    for name, service in cfg.enabled_services().items():
+        for host in cfg.hosts_of(name):
+            placed.setdefault(host, {})[name] = service
+    return placed
+
+
+def bootstraps(cfg: StackConfig, by_host: Mapping[str, Mapping[str, Service]]) -> dict[str, HostBootstrap]:
     """Per ssh:// host, its bootstrap; the swarm manager's first, as its workers need its token."""
     config = pulumi.Config(PROJECT)
     manager = cfg.swarm_manager()
@@ -353,12 +362,7 @@ def bootstraps(cfg: StackConfig) -> dict[str, HostBootstrap]:
         host = cfg.hosts[name]
         if not host.over_ssh:
             continue  # the local daemon is the workstation's own: nothing to prepare
-        directories = [
-            d
-            for svc, service in cfg.enabled_services().items()
-            if name in cfg.hosts_of(svc)
-            for d in service.host_directories()
-        ]
+        directories = [d for service in by_host[name].values() for d in service.host_directories()]
         worker = host.swarm == "worker" and manager is not None
         done[name] = HostBootstrap(
             f"{name}-bootstrap",
@@ -386,21 +390,25 @@ def docker_hosts(
     vps2 needs loki on vps1), so a container's dependencies are handed over as futures that
     resolve once the needed container is declared; the config refuses cycles.
     """
-    prepared = bootstraps(cfg)
+    # Computed once: per host and per need, the stack's services would otherwise be sorted and
+    # filtered again, which grows with the square of the catalog.
+    enabled = cfg.enabled_services()
+    by_host = services_by_host(cfg)
+    prepared = bootstraps(cfg, by_host)
     manager = cfg.swarm_manager()
     loop = asyncio.get_event_loop()
     declared: dict[tuple[str, str], asyncio.Future[pulumi.Resource]] = {
-        (host, svc): loop.create_future() for svc in cfg.enabled_services() for host in cfg.hosts_of(svc)
+        (host, svc): loop.create_future() for host, services in by_host.items() for svc in services
     }
     hosts: dict[str, DockerHost] = {}
     for host_name in sorted(cfg.hosts, key=lambda name: name != manager):
         host = cfg.hosts[host_name]
-        services = {n: s for n, s in cfg.enabled_services().items() if host_name in cfg.hosts_of(n)}
+        services = by_host[host_name]
         needs: dict[str, list[pulumi.Input[pulumi.Resource]]] = {
             svc: [
                 pulumi.Output.from_input(declared[(h, need)])
                 for need in service.needs
-                if need in cfg.enabled_services()
+                if need in enabled
                 for h in ([host_name] if cfg.services[need].every_host else cfg.hosts_of(need))
             ]
             for svc, service in services.items()
