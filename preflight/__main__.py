@@ -13,14 +13,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config.loader import PROJECT
 from preflight.documents import DocumentError
 from preflight.packruntime import PYTHON_OVERRIDE_ENV
 from preflight.report import MARKDOWN_LIMIT, Report, render
 from preflight.runner import PROJECT_DIR, PreflightError, run_stack
+
+if TYPE_CHECKING:
+    from preflight.analyzer import PolicyPackSession
 
 POLICY_PACK = PROJECT_DIR / "policies"
 
@@ -65,8 +70,49 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+class _PackStart:
+    """Starts the policy pack in a thread, so it boots while the program runs; `session()` waits for it."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from preflight.analyzer import PolicyPackSession
+
+        # The environment as it is now: the program's run sets the CLI's PULUMI_CONFIG in it.
+        self._session = PolicyPackSession(
+            args.policy_pack, stack=args.stack, project=PROJECT, python=args.policy_python, environ=dict(os.environ)
+        )
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, name="policy-pack-start", daemon=True)
+        self._thread.start()
+
+    def _start(self) -> None:
+        try:
+            self._session.start()
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread by session()
+            self._error = exc
+
+    def session(self) -> PolicyPackSession:
+        """The started session; raises what starting it raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._session
+
+    def close(self) -> None:
+        """Stop the pack, started or not (the program failed, so nothing will be analyzed)."""
+        self._thread.join()
+        self._session.close()
+
+
 def _preflight(args: argparse.Namespace) -> int:
-    plan = run_stack(args.stack, args.config_file)
+    # The pack boots in its own process while the program runs; its errors still come after
+    # the program's, as they did when it started afterwards.
+    starting = None if args.no_policy else _PackStart(args)
+    try:
+        plan = run_stack(args.stack, args.config_file)
+    except BaseException:
+        if starting is not None:
+            starting.close()
+        raise
 
     # A policy config named on the command line must exist; the stack's own one may be absent.
     policy_config: Path | None = args.policy_config
@@ -74,7 +120,7 @@ def _preflight(args: argparse.Namespace) -> int:
         default = args.policy_pack / "config" / f"{args.stack}.json"
         policy_config = default if default.exists() else None
     pack = None
-    if not args.no_policy:
+    if starting is not None:
         from preflight.analyzer import AnalyzerError, PolicyConfigError, run_pack
 
         try:
@@ -85,8 +131,10 @@ def _preflight(args: argparse.Namespace) -> int:
                 stack=args.stack,
                 project=PROJECT,
                 python=args.policy_python,
+                session=starting.session(),
             )
         except (AnalyzerError, PolicyConfigError) as exc:
+            starting.close()
             print(f"preflight: policy pack: {exc}", file=sys.stderr)
             return 2
 
