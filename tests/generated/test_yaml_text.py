@@ -37,4 +37,3 @@ def test_libyaml_writes_what_pure_python_pyyaml_writes(stack: str, family: str) 
         pytest.skip(f"{stack} runs no Alertmanager")
     document = DOCUMENTS[family](cfg)
     assert yaml_text(document) == yaml.safe_dump(document, sort_keys=False)
-
