@@ -9,33 +9,25 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pulumi
-import pulumi_aws as aws
-import pulumi_gcp as gcp
 
-from components.alarm_topic import AlarmTopic, AlarmTopicArgs
-from components.aws_budget import AwsBudget, AwsBudgetArgs
-from components.cdn import CdnArgs, CdnSite
-from components.cdn_monitoring import CdnMonitoring, CdnMonitoringArgs
-from components.certbot_identity import CertbotIdentity, CertbotIdentityArgs
-from components.dns_failover import DnsFailover, DnsFailoverArgs, HostAddress
 from components.docker_host import DockerHost, DockerHostArgs
-from components.gcp_apis import ProjectApis, ProjectApisArgs
-from components.gcp_budget import GcpBudget, GcpBudgetArgs
-from components.gcp_channels import EmailChannels, EmailChannelsArgs
-from components.host_bootstrap import HostBootstrap, HostBootstrapArgs
-from components.replicated_bucket import ReplicatedBucket, ReplicatedBucketArgs
-from components.replicated_secret import ReplicatedSecret, ReplicatedSecretArgs
 from config.loader import PROJECT, ConfigError, load_stack_config
-from config.models import Aws, Dns, Gcp, StackConfig
+from config.models import Aws, Dns, Gcp, Service, StackConfig
 from generated import GeneratedFile, combine
 from generated.certbot import certbot_files
 from generated.monitoring import monitoring_files
 from generated.nginx import nginx_files
 from generated.prometheus import prometheus_files
 from generated.scrape_targets import per_host_copies
+
+# The cloud parts and the host bootstrap import their providers where a stack uses them: a
+# provider SDK is the largest import there is (pulumi_gcp's compute module alone is most of a
+# second), and dev uses none of the clouds.
+if TYPE_CHECKING:
+    from components.host_bootstrap import HostBootstrap
 
 
 def load() -> StackConfig:
@@ -93,6 +85,8 @@ def secret_inputs(cfg: StackConfig, primary: pulumi.StackReference | None) -> di
     config = pulumi.Config(PROJECT)
     secrets = {key: config.require_secret(key) for key in sorted(cfg.secrets_from_config())}
     if primary is not None and cfg.primary is not None and cfg.primary.secrets_from_replicas and cfg.aws:
+        import pulumi_aws as aws
+
         for key in sorted(cfg.secret_keys()):
             arn = from_primary(primary, cfg.primary.stack, "replicaSecretArns", key)
             version = aws.secretsmanager.get_secret_version_output(secret_id=arn, region=cfg.aws.dr_region)
@@ -104,6 +98,9 @@ def dns_failover(
     cfg: StackConfig, dns: Dns, primary: pulumi.StackReference | None, tags: Mapping[str, str]
 ) -> pulumi.Output[str]:
     """Address records of this stack's hosts, its side of the failover pair and who is told."""
+    from components.alarm_topic import AlarmTopic, AlarmTopicArgs
+    from components.dns_failover import DnsFailover, DnsFailoverArgs, HostAddress
+
     stack = pulumi.get_stack()
     check = dns.health_check
     zone_id: pulumi.Input[str] | None = dns.zone_id
@@ -163,6 +160,9 @@ def aws_dr(
 
     Returns the hosted zone's id when the stack has DNS failover.
     """
+    from components.replicated_bucket import ReplicatedBucket, ReplicatedBucketArgs
+    from components.replicated_secret import ReplicatedSecret, ReplicatedSecretArgs
+
     stack = pulumi.get_stack()
     tags = {"project": PROJECT, "stack": stack}
     prod = cfg.environment == "prod"
@@ -211,6 +211,14 @@ def aws_dr(
 
 def gcp_parts(cfg: StackConfig, gcp_cfg: Gcp, zone_id: pulumi.Output[str] | None) -> None:
     """The CDN, its monitoring and the GCP budget, all in the stack's own project."""
+    import pulumi_gcp as gcp
+
+    from components.cdn import CdnArgs, CdnSite
+    from components.cdn_monitoring import CdnMonitoring, CdnMonitoringArgs
+    from components.gcp_apis import ProjectApis, ProjectApisArgs
+    from components.gcp_budget import GcpBudget, GcpBudgetArgs
+    from components.gcp_channels import EmailChannels, EmailChannelsArgs
+
     stack = pulumi.get_stack()
     labels = {"project": PROJECT, "stack": stack}
     # An explicit provider: nothing depends on the workstation's gcloud settings. The billing
@@ -303,6 +311,8 @@ def aws_budget(cfg: StackConfig) -> None:
     budget = cfg.budgets.aws if cfg.budgets is not None else None
     if not cfg.cloud.budgets or budget is None:
         return
+    from components.aws_budget import AwsBudget, AwsBudgetArgs
+
     stack = pulumi.get_stack()
     AwsBudget(
         "budget-aws",
@@ -325,6 +335,8 @@ def edge_files(cfg: StackConfig, zone_id: pulumi.Output[str] | None) -> dict[str
     if "certbot" in services:
         identity = None
         if zone_id is not None and cfg.acme_names():
+            from components.certbot_identity import CertbotIdentity, CertbotIdentityArgs
+
             # Each stack its own identity (IAM is global): dr renews without prod's state.
             identity = CertbotIdentity(
                 "certbot",
@@ -343,8 +355,21 @@ def edge_files(cfg: StackConfig, zone_id: pulumi.Output[str] | None) -> dict[str
     return files
 
 
-def bootstraps(cfg: StackConfig) -> dict[str, HostBootstrap]:
+def services_by_host(cfg: StackConfig) -> dict[str, dict[str, Service]]:
+    """Each host's enabled services in the stack's stable order, from one pass over the services."""
+    placed: dict[str, dict[str, Service]] = {name: {} for name in cfg.hosts}
+    for name, service in cfg.enabled_services().items():
+        for host in cfg.hosts_of(name):
+            placed.setdefault(host, {})[name] = service
+    return placed
+
+
+def bootstraps(cfg: StackConfig, by_host: Mapping[str, Mapping[str, Service]]) -> dict[str, HostBootstrap]:
     """Per ssh:// host, its bootstrap; the swarm manager's first, as its workers need its token."""
+    if not any(host.over_ssh for host in cfg.hosts.values()):
+        return {}  # local daemons only: nothing to prepare, and no pulumi_command to load
+    from components.host_bootstrap import HostBootstrap, HostBootstrapArgs
+
     config = pulumi.Config(PROJECT)
     manager = cfg.swarm_manager()
     order = sorted(cfg.hosts, key=lambda name: name != manager)
@@ -353,12 +378,7 @@ def bootstraps(cfg: StackConfig) -> dict[str, HostBootstrap]:
         host = cfg.hosts[name]
         if not host.over_ssh:
             continue  # the local daemon is the workstation's own: nothing to prepare
-        directories = [
-            d
-            for svc, service in cfg.enabled_services().items()
-            if name in cfg.hosts_of(svc)
-            for d in service.host_directories()
-        ]
+        directories = [d for service in by_host[name].values() for d in service.host_directories()]
         worker = host.swarm == "worker" and manager is not None
         done[name] = HostBootstrap(
             f"{name}-bootstrap",
@@ -386,21 +406,25 @@ def docker_hosts(
     vps2 needs loki on vps1), so a container's dependencies are handed over as futures that
     resolve once the needed container is declared; the config refuses cycles.
     """
-    prepared = bootstraps(cfg)
+    # Computed once: per host and per need, the stack's services would otherwise be sorted and
+    # filtered again, which grows with the square of the catalog.
+    enabled = cfg.enabled_services()
+    by_host = services_by_host(cfg)
+    prepared = bootstraps(cfg, by_host)
     manager = cfg.swarm_manager()
     loop = asyncio.get_event_loop()
     declared: dict[tuple[str, str], asyncio.Future[pulumi.Resource]] = {
-        (host, svc): loop.create_future() for svc in cfg.enabled_services() for host in cfg.hosts_of(svc)
+        (host, svc): loop.create_future() for host, services in by_host.items() for svc in services
     }
     hosts: dict[str, DockerHost] = {}
     for host_name in sorted(cfg.hosts, key=lambda name: name != manager):
         host = cfg.hosts[host_name]
-        services = {n: s for n, s in cfg.enabled_services().items() if host_name in cfg.hosts_of(n)}
+        services = by_host[host_name]
         needs: dict[str, list[pulumi.Input[pulumi.Resource]]] = {
             svc: [
                 pulumi.Output.from_input(declared[(h, need)])
                 for need in service.needs
-                if need in cfg.enabled_services()
+                if need in enabled
                 for h in ([host_name] if cfg.services[need].every_host else cfg.hosts_of(need))
             ]
             for svc, service in services.items()

@@ -1,10 +1,21 @@
-"""How preflight of prod scales: 21, 210 and 2,100 services on as many KVM 4 hosts as they need.
+"""preflight against the bare Pulumi SDK: 21, 210 and 2,100 services on as many KVM 4 hosts as they need.
 
 Each size is a synthetic prod stack file: the seed catalog copied N/21 times, each copy on
-its own host (so every host holds the seed's 21 services, as the single-host seed would),
-run through the same mocked program run `python -m preflight --stack prod` does, without the
-policy pack (benchmarks/analyzer_throughput.py measures that). Prints seconds per run and per
-registered resource; asserts nothing. Aim: 21 services under 2 s on 2 cores, growth linear.
+its own host (so every host holds the seed's 21 services, as the single-host seed would).
+Every measurement runs in a fresh subprocess, sizes and kinds interleaved, medians shown:
+
+- program: `preflight.runner.run_stack` (read and validate the stack, run `__main__.py` under
+  preflight's mocks, record every registration), after the imports it needs (timed apart);
+- replay: the bare-SDK replay of exactly the resources that run recorded (benchmarks/replay.py:
+  same types, names, inputs, parents, providers, dependencies and options, under mocks that
+  echo the inputs, everything at the SDK's defaults); ratio = program / replay;
+- the policy pack over the program's records through preflight's analyzer client (start,
+  Remediate+Analyze of every resource, AnalyzeStack), then the text report;
+- peak memory: ru_maxrss of the program's subprocess after its run, and of the replay's.
+
+Then `python -m preflight --stack prod` end to end (policy pack included) and its floor: a
+fresh interpreter importing only pulumi and the provider modules prod's resources come from.
+Prints figures; asserts nothing.
 
     .venv/bin/python benchmarks/preflight_scale.py [--runs N] [--sizes 21,210,2100]
 """
@@ -12,28 +23,35 @@ registered resource; asserts nothing. Aim: 21 services under 2 s on 2 cores, gro
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
+import os
+import pickle
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-from config.catalog import DEFAULT_CATALOG
-from config.models import SMTP_PASSWORD_KEY
-from preflight.runner import run_stack
-
+PROJECT = "ziggie-infra"
 OWN_IMAGE = "ghcr.io/ziggie-ai/{name}:1.4.2"
 HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB"
 
 
 def synthetic_stack_file(services: int, directory: Path) -> Path:
     """A prod stack file with exactly `services` services, the catalog repeated once per host."""
+    import yaml
+
+    from config.catalog import DEFAULT_CATALOG
+    from config.models import SMTP_PASSWORD_KEY
+
     copies = -(-services // len(DEFAULT_CATALOG))  # the last host takes what is left
     config: dict[str, Any] = {"ziggie-infra:environment": "prod"}
     hosts: dict[str, Any] = {}
@@ -85,27 +103,191 @@ def synthetic_stack_file(services: int, directory: Path) -> Path:
     return path
 
 
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _policy_config(stack_file: Path, directory: Path) -> Path:
+    """prod's policy config with the synthetic hosts in host-allocation, as an operator would list them."""
+    from preflight.documents import load_yaml
+
+    config = json.loads((ROOT / "policies" / "config" / "prod.json").read_text(encoding="utf-8"))
+    document = load_yaml(stack_file)["config"]["ziggie-infra:hosts"]
+    hosts = {
+        name: {"dockerHost": host["dockerHost"], "memoryGiB": 32, "cpus": 8, "reserveMemoryGiB": 2, "reserveCpus": 0.5}
+        for name, host in document.items()
+    }
+    config["host-allocation"]["hosts"] = hosts
+    path = directory / f"{stack_file.stem}.policy.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    return path
+
+
+def _force(modules: list[str]) -> None:
+    """Import `modules` in order; a lazily loaded one (pulumi_aws.s3, ...) is loaded for real."""
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+            getattr(module, "__name__", None)  # a LazyLoader module executes on first attribute access
+        except Exception:  # noqa: BLE001 - a module the run imported under another name
+            continue
+
+
+def _worker_record(stack_file: Path, out: Path) -> dict[str, Any]:
+    from preflight.runner import run_stack
+
+    plan = run_stack("prod", stack_file)
+    out.write_bytes(pickle.dumps(plan.resources))
+    modules = [m for m in sys.modules if m not in ("__main__", "__mp_main__") and not m.startswith("benchmarks")]
+    return {"resources": len(plan.resources), "modules": modules}
+
+
+def _worker_program(stack_file: Path, modules: list[str], policy_config: Path) -> dict[str, Any]:
+    start = time.perf_counter()
+    _force(modules)
+    from preflight.runner import run_stack
+
+    imports = time.perf_counter() - start
+    start = time.perf_counter()
+    plan = run_stack("prod", stack_file)
+    program = time.perf_counter() - start
+    peak = _peak_mb()
+
+    from preflight.analyzer import PackRun, PolicyPackSession
+    from preflight.cost import cost_estimate
+    from preflight.report import Report, render
+
+    python = os.environ.get("PREFLIGHT_POLICY_PYTHON") or sys.executable
+    start = time.perf_counter()
+    with PolicyPackSession(ROOT / "policies", timeout=600, stack="prod", project=PROJECT, python=python) as session:
+        pack_start = time.perf_counter() - start
+        settings = session.configure(policy_config)
+        start = time.perf_counter()
+        violations = session.analyze_resources(plan.resources)
+        analyze = time.perf_counter() - start
+        start = time.perf_counter()
+        violations += session.analyze_stack(plan.resources)
+        analyze_stack = time.perf_counter() - start
+        pack = PackRun(
+            name=session.info.name,
+            version=session.info.version,
+            interpreter=python,
+            policies={name: entry.enforcement or "advisory" for name, entry in settings.items()},
+            violations=violations,
+        )
+    start = time.perf_counter()
+    report = Report(plan=plan, pack=pack, cost=cost_estimate(plan.resources, policy_config))
+    render(report, "text")
+    rendered = time.perf_counter() - start
+    return {
+        "imports": imports,
+        "program": program,
+        "peak_mb": peak,
+        "pack start": pack_start,
+        "Remediate+Analyze": analyze,
+        "AnalyzeStack": analyze_stack,
+        "report": rendered,
+    }
+
+
+def _worker_replay(records: Path) -> dict[str, Any]:
+    from benchmarks.replay import replay
+
+    resources = pickle.loads(records.read_bytes())  # a file this script wrote itself
+    start = time.perf_counter()
+    replay(resources, project=PROJECT, stack="prod")
+    return {"replay": time.perf_counter() - start, "peak_mb": _peak_mb()}
+
+
+def _worker_floor(modules: list[str]) -> dict[str, Any]:
+    start = time.perf_counter()
+    _force([m for m in modules if m.split(".")[0].startswith("pulumi")])
+    return {"floor imports": time.perf_counter() - start}
+
+
+def _run_worker(*args: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--worker", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _wall(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=False, capture_output=True, cwd=ROOT)
+    return time.perf_counter() - start
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--sizes", default="21,210,2100")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=3, help="interleaved runs per measurement (medians shown)")
+    parser.add_argument("--sizes", default="21,210,2100", help="services per synthetic stack, comma-separated")
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    print(f"{'services':>8} {'resources':>9} {'best s':>8} {'median s':>8} {'ms/resource':>11}")
+    if args.worker:
+        kind, *rest = args.worker
+        if kind == "record":
+            result = _worker_record(Path(rest[0]), Path(rest[1]))
+        elif kind == "program":
+            result = _worker_program(Path(rest[0]), json.loads(Path(rest[1]).read_text()), Path(rest[2]))
+        elif kind == "replay":
+            result = _worker_replay(Path(rest[0]))
+        else:
+            result = _worker_floor(json.loads(Path(rest[0]).read_text()))
+        print(json.dumps(result))
+        return
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    samples: dict[int, dict[str, list[float]]] = {size: {} for size in sizes}
+    resources: dict[int, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for size in (int(s) for s in args.sizes.split(",")):
-            path = synthetic_stack_file(size, Path(tmp))
-            times: list[float] = []
-            resources = 0
-            for _ in range(args.runs):
-                start = time.perf_counter()
-                plan = run_stack("prod", path)
-                times.append(time.perf_counter() - start)
-                resources = len(plan.resources)
-            best = min(times)
-            print(
-                f"{size:>8} {resources:>9} {best:>8.3f} {statistics.median(times):>8.3f} "
-                f"{best * 1000 / resources:>11.3f}"
-            )
+        directory = Path(tmp)
+        files: dict[int, tuple[Path, Path, Path, Path]] = {}
+        for size in sizes:
+            stack_file = synthetic_stack_file(size, directory)
+            records, modules = directory / f"records-{size}.pickle", directory / f"modules-{size}.json"
+            recorded = _run_worker("record", str(stack_file), str(records))
+            resources[size] = recorded["resources"]
+            modules.write_text(json.dumps(recorded["modules"]))
+            files[size] = (stack_file, records, modules, _policy_config(stack_file, directory))
+        # The floor imports what prod itself (cloud parts included) loads, not a synthetic stack.
+        prod_modules = directory / "modules-prod.json"
+        recorded = _run_worker("record", str(ROOT / "Pulumi.prod.yaml"), str(directory / "records-prod.pickle"))
+        prod_modules.write_text(json.dumps(recorded["modules"]))
+        end_to_end: list[float] = []
+        floor: list[float] = []
+        python = [sys.executable]
+        for _ in range(args.runs):
+            for size in sizes:
+                stack_file, records, modules, policy_config = files[size]
+                for kind, result in (
+                    ("program", _run_worker("program", str(stack_file), str(modules), str(policy_config))),
+                    ("replay", _run_worker("replay", str(records))),
+                ):
+                    for key, value in result.items():
+                        name = f"{kind} peak MB" if key == "peak_mb" else key
+                        samples[size].setdefault(name, []).append(value)
+            end_to_end.append(_wall([*python, "-m", "preflight", "--stack", "prod"]))
+            floor.append(_wall([*python, str(Path(__file__).resolve()), "--worker", "floor", str(prod_modules)]))
+
+    median = {size: {key: statistics.median(values) for key, values in s.items()} for size, s in samples.items()}
+    print(f"medians of {args.runs} interleaved runs, each in a fresh subprocess (seconds unless stated)")
+    print(f"{'':<22}" + "".join(f"{f'{size} ({resources[size]})':>16}" for size in sizes))
+    rows = ["imports", "program", "replay", "ratio", "pack start", "Remediate+Analyze", "AnalyzeStack", "report"]
+    for row in [*rows, "program peak MB", "replay peak MB"]:
+        cells = []
+        for size in sizes:
+            m = median[size]
+            value = m["program"] / m["replay"] if row == "ratio" else m[row]
+            cells.append(f"{value:>16.0f}" if row.endswith("MB") else f"{value:>16.3f}")
+        print(f"{row:<22}" + "".join(cells))
+    print(f"prod end to end (python -m preflight --stack prod, pack included): {statistics.median(end_to_end):.3f} s")
+    print(f"floor (fresh python importing pulumi and prod's provider modules): {statistics.median(floor):.3f} s")
 
 
 if __name__ == "__main__":

@@ -232,6 +232,10 @@ def _cross_field_problems(raw: Mapping[str, Any], error: ValidationError) -> lis
     return []
 
 
+_LAST_LOADED: dict[tuple[Any, ...], StackConfig] = {}
+"""The last config map validated and its StackConfig (frozen, so safe to hand out twice)."""
+
+
 def load_stack_config(
     config: Mapping[str, str],
     secret_keys: Collection[str],
@@ -244,7 +248,20 @@ def load_stack_config(
     `config` is the CLI's map (`"ziggie-infra:hosts"` -> JSON text), `secret_keys` the keys set
     with `--secret`, `source` the stack file named in errors and `stack` the stack name used
     in the fix-it hints. Raises `ConfigError` listing every problem.
+
+    The same map validated again (preflight validates it before the program runs, and the
+    program loads it itself) is answered from the last result rather than validated twice.
     """
+    key = (tuple(sorted(config.items())), tuple(sorted(secret_keys)), source, stack)
+    if key in _LAST_LOADED:
+        return _LAST_LOADED[key]
+    parsed = _validate(config, secret_keys, source=source, stack=stack)
+    _LAST_LOADED.clear()
+    _LAST_LOADED[key] = parsed
+    return parsed
+
+
+def _validate(config: Mapping[str, str], secret_keys: Collection[str], *, source: str, stack: str) -> StackConfig:
     problems: list[Problem] = []
     raw: dict[str, Any] = {}
     others: list[str] = []

@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-import yaml
 
 from config.models import StackConfig
-from generated import GeneratedFile
+from generated import GeneratedFile, yaml_text
 
 CONFIG_PATH = "/etc/alertmanager/ziggie.yml"
 PASSWORD_PATH = "/etc/alertmanager/smtp_password"  # noqa: S105 - where the secret file goes
@@ -85,6 +84,6 @@ def alertmanager_files(cfg: StackConfig, smtp_password: pulumi.Input[str]) -> li
     so Alertmanager, which runs as `nobody`, can read both.
     """
     return [
-        GeneratedFile(CONFIG_PATH, yaml.safe_dump(alertmanager_config(cfg), sort_keys=False)),
+        GeneratedFile(CONFIG_PATH, yaml_text(alertmanager_config(cfg))),
         GeneratedFile(PASSWORD_PATH, pulumi.Output.secret(smtp_password)),
     ]

@@ -14,10 +14,8 @@ import json
 from decimal import Decimal
 from typing import Any
 
-import yaml
-
 from config.models import StackConfig
-from generated import GeneratedFile
+from generated import GeneratedFile, yaml_text
 from generated.loki import PORT as LOKI_PORT
 from generated.prometheus_rules import postgres_max_connections, redis_maxmemory
 from generated.scrape_targets import Copies, per_host_copies, placements
@@ -216,8 +214,8 @@ def dashboards(cfg: StackConfig, copies: Copies = per_host_copies) -> dict[str, 
 def grafana_files(cfg: StackConfig, copies: Copies = per_host_copies) -> list[GeneratedFile]:
     """Provisioning files and dashboards uploaded into the grafana container."""
     files = [
-        GeneratedFile(f"{PROVISIONING}/datasources/ziggie.yml", yaml.safe_dump(datasources(), sort_keys=False)),
-        GeneratedFile(f"{PROVISIONING}/dashboards/ziggie.yml", yaml.safe_dump(dashboard_provider(), sort_keys=False)),
+        GeneratedFile(f"{PROVISIONING}/datasources/ziggie.yml", yaml_text(datasources())),
+        GeneratedFile(f"{PROVISIONING}/dashboards/ziggie.yml", yaml_text(dashboard_provider())),
     ]
     files += [
         GeneratedFile(f"{DASHBOARDS_DIR}/{name}", json.dumps(board, indent=2, sort_keys=True) + "\n")

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from config.models import MIB, StackConfig
-from generated import GeneratedFile
+from generated import GeneratedFile, yaml_text
 
 CONFIG_PATH = "/etc/loki/ziggie.yml"
 DATA_DIR = "/loki"
@@ -76,4 +74,4 @@ def loki_config(cfg: StackConfig) -> dict[str, Any]:
 
 def loki_files(cfg: StackConfig) -> list[GeneratedFile]:
     """The configuration file uploaded into the loki container."""
-    return [GeneratedFile(CONFIG_PATH, yaml.safe_dump(loki_config(cfg), sort_keys=False))]
+    return [GeneratedFile(CONFIG_PATH, yaml_text(loki_config(cfg)))]

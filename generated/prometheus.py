@@ -2,17 +2,15 @@
 
 The sections come from `generated.scrape_targets` (every service that serves metrics, each
 per-host agent once per host under its per-host container name, labelled `service` and `host`);
-this module adds the global settings and renders the document with `yaml.safe_dump`.
+this module adds the global settings and renders the document with `generated.yaml_text`.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
 
-import yaml
-
 from config.models import StackConfig
-from generated import GeneratedFile
+from generated import GeneratedFile, yaml_text
 from generated.scrape_targets import PROMETHEUS_CONFIG, per_host_copies, prometheus_sections
 
 SERVICE: Final = "prometheus"
@@ -32,5 +30,5 @@ def prometheus_files(cfg: StackConfig) -> dict[str, list[GeneratedFile]]:
     """The files uploaded into the prometheus container, by service; none when it is not deployed."""
     if SERVICE not in cfg.enabled_services():
         return {}
-    text = yaml.safe_dump(prometheus_config(cfg), sort_keys=False)
+    text = yaml_text(prometheus_config(cfg))
     return {SERVICE: [GeneratedFile(CONFIG_PATH, text)]}

@@ -19,10 +19,8 @@ import shlex
 from collections.abc import Sequence
 from typing import Any
 
-import yaml
-
 from config.models import Service, StackConfig
-from generated import GeneratedFile
+from generated import GeneratedFile, yaml_text
 from generated.scrape_targets import RULES_PATH, Copies, per_host_copies, placements
 
 # PostgreSQL's own default when the server is started without `max_connections`
@@ -302,4 +300,4 @@ def rule_groups(cfg: StackConfig, copies: Copies = per_host_copies) -> dict[str,
 
 def rules_file(cfg: StackConfig, copies: Copies = per_host_copies) -> GeneratedFile:
     """The alert rule file, as uploaded into the prometheus container."""
-    return GeneratedFile(RULES_PATH, yaml.safe_dump(rule_groups(cfg, copies), sort_keys=False))
+    return GeneratedFile(RULES_PATH, yaml_text(rule_groups(cfg, copies)))

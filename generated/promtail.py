@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from config.models import StackConfig
-from generated import GeneratedFile
+from generated import GeneratedFile, yaml_text
 from generated.loki import PORT as LOKI_PORT
 
 CONFIG_PATH = "/etc/promtail/ziggie.yml"
@@ -57,4 +55,4 @@ def promtail_config(cfg: StackConfig) -> dict[str, Any]:
 
 def promtail_files(cfg: StackConfig) -> list[GeneratedFile]:
     """The configuration file uploaded into each host's promtail container."""
-    return [GeneratedFile(CONFIG_PATH, yaml.safe_dump(promtail_config(cfg), sort_keys=False))]
+    return [GeneratedFile(CONFIG_PATH, yaml_text(promtail_config(cfg)))]

@@ -15,12 +15,16 @@ import os
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config.loader import PROJECT
 from preflight.documents import DocumentError
 from preflight.packruntime import PYTHON_OVERRIDE_ENV
 from preflight.report import MARKDOWN_LIMIT, Report, render
 from preflight.runner import PROJECT_DIR, PreflightError, run_stack
+
+if TYPE_CHECKING:
+    from preflight.analyzer import PolicyPackSession
 
 POLICY_PACK = PROJECT_DIR / "policies"
 
@@ -65,8 +69,28 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def _start_pack(args: argparse.Namespace) -> PolicyPackSession:
+    """The policy pack, starting in the background so it boots while the program runs."""
+    from preflight.analyzer import PolicyPackSession
+
+    # The environment as it is now: the program's run sets the CLI's PULUMI_CONFIG in it.
+    session = PolicyPackSession(
+        args.policy_pack, stack=args.stack, project=PROJECT, python=args.policy_python, environ=dict(os.environ)
+    )
+    session.start(wait=False)
+    return session
+
+
 def _preflight(args: argparse.Namespace) -> int:
-    plan = run_stack(args.stack, args.config_file)
+    # The pack boots in its own process while the program runs; its errors still come after
+    # the program's, as they did when it started afterwards.
+    starting = None if args.no_policy else _start_pack(args)
+    try:
+        plan = run_stack(args.stack, args.config_file)
+    except BaseException:
+        if starting is not None:
+            starting.close()
+        raise
 
     # A policy config named on the command line must exist; the stack's own one may be absent.
     policy_config: Path | None = args.policy_config
@@ -74,7 +98,7 @@ def _preflight(args: argparse.Namespace) -> int:
         default = args.policy_pack / "config" / f"{args.stack}.json"
         policy_config = default if default.exists() else None
     pack = None
-    if not args.no_policy:
+    if starting is not None:
         from preflight.analyzer import AnalyzerError, PolicyConfigError, run_pack
 
         try:
@@ -85,8 +109,10 @@ def _preflight(args: argparse.Namespace) -> int:
                 stack=args.stack,
                 project=PROJECT,
                 python=args.policy_python,
+                session=starting,
             )
         except (AnalyzerError, PolicyConfigError) as exc:
+            starting.close()
             print(f"preflight: policy pack: {exc}", file=sys.stderr)
             return 2
 

@@ -382,10 +382,13 @@ class PolicyPackSession:
         project: str = "",
         organization: str = "",
         python: str | os.PathLike[str] | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.pack_dir = Path(pack_dir).resolve()
         self.python = python
         """An explicit interpreter; None resolves the CLI's (see :func:`resolve_interpreter`)."""
+        self.environ = environ
+        """The environment the pack starts in; None: this process's when :meth:`start` runs."""
         self.interpreter: PackInterpreter | None = None
         self._version: str | None = None
         self.timeout = timeout
@@ -479,7 +482,7 @@ class PolicyPackSession:
         self._engine.start()
         engine_address = f"127.0.0.1:{engine_port}"
 
-        env = self.interpreter.environ(os.environ)
+        env = self.interpreter.environ(os.environ if self.environ is None else self.environ)
         if self.project and self.stack:
             env.update(
                 PULUMI_PROJECT=self.project,
@@ -754,9 +757,16 @@ def run_pack(
     project: str = "",
     python: str | os.PathLike[str] | None = None,
     timeout: float = 120.0,
+    session: PolicyPackSession | None = None,
 ) -> PackRun:
-    """Run the pack at ``pack_dir`` over ``resources`` once and stop it; errors as :func:`analyze`."""
-    with PolicyPackSession(pack_dir, timeout=timeout, stack=stack, project=project, python=python) as session:
+    """Run the pack at ``pack_dir`` over ``resources`` once and stop it; errors as :func:`analyze`.
+
+    ``session``, one already started or starting (preflight starts it while the program runs),
+    is used and closed instead of starting another; the other arguments then describe it.
+    """
+    if session is None:
+        session = PolicyPackSession(pack_dir, timeout=timeout, stack=stack, project=project, python=python)
+    with session:
         return run_session(session, policy_config_path, resources)
 
 

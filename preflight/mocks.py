@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from google.protobuf import json_format
+from google.protobuf import struct_pb2
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.proto import resource_pb2
@@ -28,14 +28,20 @@ def _hex(seed: str, length: int = 64) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:length]
 
 
-def _tidy(value: Any) -> Any:
-    """protobuf Struct carries every number as a double; give whole numbers back as int."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _tidy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_tidy(v) for v in value]
+def _plain(value: Any) -> Any:
+    """A protobuf Struct (or one of its values) as plain data, in one pass.
+
+    What `json_format.MessageToDict` makes of it, except that a Struct carries every number as
+    a double and whole numbers come back as int. Reading the Struct's own mapping and sequence
+    views (C code) rather than going through MessageToDict's per-field reflection is what makes
+    recording every registration cheap.
+    """
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, struct_pb2.Struct):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, struct_pb2.ListValue):
+        return [_plain(v) for v in value]
     return value
 
 
@@ -297,10 +303,8 @@ class RecordingMonitor(MockMonitor):
                 retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
                 ignore_changes=tuple(getattr(request, "ignoreChanges", ())),
                 additional_secret_outputs=tuple(getattr(request, "additionalSecretOutputs", ())),
-                inputs=_tidy(
-                    json_format.MessageToDict(request.object if hasattr(request, "object") else request.properties)
-                ),
-                outputs=_tidy(json_format.MessageToDict(outputs)) if outputs is not None else {},
+                inputs=_plain(request.object if hasattr(request, "object") else request.properties),
+                outputs=_plain(outputs) if outputs is not None else {},
             )
         )
 
@@ -317,7 +321,7 @@ class RecordingMonitor(MockMonitor):
         return info
 
     def Invoke(self, request: Any) -> Any:
-        self.invokes.append((request.tok, _tidy(json_format.MessageToDict(request.args))))
+        self.invokes.append((request.tok, _plain(request.args)))
         # In a preview the engine answers an invoke only once what it depends on exists: a
         # resource that is only planned for creation makes the result unknown, while a read
         # resource (a StackReference) is there already.

@@ -1030,3 +1030,20 @@ def test_every_host_services_need_no_host_among_several_hosts() -> None:
     assert [loaded.container_name("cadvisor", h) for h in ("vps1", "vps2")] == ["cadvisor-vps1", "cadvisor-vps2"]
     assert loaded.address_of("promtail", "vps2") == "promtail-vps2"
     assert loaded.address_of("loki", "vps2") == "loki"
+
+
+def test_the_same_map_is_validated_once_and_any_change_validates_again() -> None:
+    # preflight validates the map before the program runs and the program loads it again.
+    config, secret_keys = cli_config(good_stack())
+    first = load_stack_config(config, secret_keys, source=SOURCE, stack="prod")
+    assert load_stack_config(dict(config), list(secret_keys), source=SOURCE, stack="prod") is first
+    # The same values with a secret key now set in plain text: refused, every time it comes.
+    plain_keys = [key for key in secret_keys if not key.endswith("deploySshKey")]
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="deploySshKey is stored in plain text"):
+            load_stack_config(config, plain_keys, source=SOURCE, stack="prod")
+    changed = good_stack()
+    changed["hosts"]["vps1"]["memory"] = "32G"
+    other = load(changed)
+    assert other is not first
+    assert str(other.hosts["vps1"].memory) != str(first.hosts["vps1"].memory)
