@@ -14,7 +14,7 @@ import os
 import runpy
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -27,7 +27,7 @@ from config.loader import PROJECT, ConfigError, load_stack_config
 from config.models import StackConfig
 from preflight.mocks import PreflightMocks, RecordingMonitor
 from preflight.project import ProjectError, StackConfigError, apply_project_config, load_project
-from preflight.records import RecordedResource
+from preflight.records import SECRET_SIG_KEY, SECRET_SIG_VALUE, UNKNOWN_VALUE, RecordedResource
 from preflight.stackfile import StackFile, StackFileError, read_stack_file
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -173,12 +173,47 @@ def run_stack(
         stack_file=path,
         config=config,
         # Registration order follows asyncio scheduling; the URN order is the stable one.
-        resources=sorted(monitor.records, key=lambda r: r.urn),
+        resources=sorted(_with_stack_outputs(monitor.records, outputs, secret_outputs), key=lambda r: r.urn),
         outputs=outputs,
         secret_outputs=frozenset(secret_outputs),
         warnings=tuple(engine_log.warnings),
         invokes=tuple(monitor.invokes),
     )
+
+
+ROOT_STACK: Final = "pulumi:pulumi:Stack"
+
+
+def _wire(value: Any) -> Any:
+    """A resolved output value in the engine's wire form: unknowns as the unknown marker."""
+    if type(value).__name__ == "Unknown":
+        return UNKNOWN_VALUE
+    if isinstance(value, Mapping):
+        return {str(k): _wire(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_wire(v) for v in value]
+    return value
+
+
+def _with_stack_outputs(
+    records: list[RecordedResource], outputs: Mapping[str, Any], secret: set[str]
+) -> list[RecordedResource]:
+    """The records, the root stack's with the program's exports as its outputs.
+
+    The SDK registers the root stack's outputs with RegisterResourceOutputs once the program has
+    run (pulumi sdk/python/lib/pulumi/runtime/stack.py, `Stack.__init__`), and the engine stores
+    them as the stack's Outputs (pulumi/pulumi pkg/resource/deploy/step_executor.go,
+    `executeRegisterResourceOutputs`), finalized before the executor calls `AnalyzeResources`
+    (pkg/resource/deploy/deployment_executor.go, `Execute`), which sends them to AnalyzeStack as
+    the stack's properties (pkg/resource/deploy/step_generator.go). Under mocks the root stack is
+    registered before the program runs, so preflight adds what it exported here; a secret
+    export stays wrapped.
+    """
+    exported = {
+        name: {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": _wire(value)} if name in secret else _wire(value)
+        for name, value in outputs.items()
+    }
+    return [replace(r, outputs={**r.outputs, **exported}) if r.type == ROOT_STACK else r for r in records]
 
 
 class _EngineLog(logging.Handler):

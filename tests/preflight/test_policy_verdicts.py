@@ -218,6 +218,20 @@ def test_dr_without_its_aws_budget_fails_cloud_budgets(tmp_path: Path) -> None:
     ]
 
 
+def test_prod_saying_it_is_dev_fails_stack_environment(tmp_path: Path) -> None:
+    """The root stack's exports reach AnalyzeStack, as the engine sends them: `environment: dev` in prod fails."""
+    path = variant(tmp_path, "ziggie-infra:environment: prod\n", "ziggie-infra:environment: dev\n")
+    code, document, _ = preflight("--stack", "prod", "--config-file", str(path))
+    assert code == 1
+    assert [(v["policy"], v["message"]) for v in document["violations"] if v["enforcement"] == "mandatory"] == [
+        (
+            "stack-environment",
+            'stack prod: environment is "dev" but the stack\'s name says "prod"; what the program protects '
+            "follows the environment",
+        )
+    ]
+
+
 def test_prod_without_dr_copies_fails_stack_environment(tmp_path: Path) -> None:
     """Empty buckets and replicated secrets in prod: the program is valid, prod's policy config demands DR."""
     settings = PROD[PROD.index("    bucketSettings:\n") : PROD.index("    encryption: aws:kms\n")]

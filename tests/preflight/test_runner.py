@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 from preflight_cli import run_preflight
+from pulumi.output import Unknown
 
 from config.catalog import DEFAULT_CATALOG
 from config.models import MIB
-from preflight.records import is_secret
+from preflight.records import SECRET_SIG_KEY, SECRET_SIG_VALUE, UNKNOWN_VALUE, RecordedResource, is_secret
 from preflight.report import Report, allocations, render_json, render_text
-from preflight.runner import PROJECT_DIR, PlanResult, PreflightError, run_stack
+from preflight.runner import PROJECT_DIR, PlanResult, PreflightError, _with_stack_outputs, run_stack
 from preflight.stackfile import placeholder
 
 CONTAINER = "docker:index/container:Container"
@@ -97,6 +98,26 @@ def test_dev_needs_no_cloud_and_runs_locally() -> None:
     host = allocations(plan)[0]
     assert host.memory <= 8 * 1024 * MIB
     assert host.cpus <= 4
+
+
+def test_the_root_stack_record_carries_the_exports(prod: PlanResult) -> None:
+    """What AnalyzeStack gets as the stack's properties: every export of the program."""
+    (root,) = [r for r in prod.resources if r.type == "pulumi:pulumi:Stack"]
+    assert root.outputs == prod.outputs
+    assert root.outputs["environment"] == "prod"
+
+
+def test_a_secret_export_stays_wrapped_and_an_unknown_one_is_the_unknown_marker() -> None:
+    root = RecordedResource(urn="urn:pulumi:s::p::pulumi:pulumi:Stack::p-s", type="pulumi:pulumi:Stack", name="p-s")
+    other = RecordedResource(urn="urn:pulumi:s::p::t:m:R::r", type="t:m:R", name="r")
+    exports = {"plain": "a", "token": "t0k3n", "later": {"ids": [Unknown()]}}  # type: ignore[no-untyped-call]
+    records = _with_stack_outputs([root, other], exports, {"token"})
+    assert records[1] is other
+    assert records[0].outputs == {
+        "plain": "a",
+        "token": {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": "t0k3n"},
+        "later": {"ids": [UNKNOWN_VALUE]},
+    }
 
 
 def test_prod_never_references_another_stack(prod: PlanResult) -> None:
