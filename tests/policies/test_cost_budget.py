@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from policy_fixtures import aws, container, on_host, run_direct
+from pulumi_policy import PolicyCustomTimeouts, PolicyProviderResource, PolicyResource, PolicyResourceOptions
 from ziggie_policies import cost_budget
 from ziggie_policies._cost import estimate_monthly_cost, load_prices
 from ziggie_policies._support import PolicyConfigError
@@ -66,6 +67,16 @@ CASES = [
         ["stack prod: estimated monthly cost 2.30 USD exceeds its budget of 1.00 USD (fixed 0.00, usage 2.30)"],
         id="usage_alone_over_budget",
     ),
+    pytest.param(
+        [ZONE],
+        config(0),
+        [
+            "stack prod: estimated monthly cost 0.50 USD exceeds its budget of 0.00 USD (fixed 0.50, usage 0.00); "
+            "largest fixed: Route 53 hosted zones 0.50"
+        ],
+        id="a_zero_budget_refuses_any_cost",
+    ),
+    pytest.param(SMALL_STACK, config(34.5, fixedCostShare=0.5), [], id="fixed_costs_exactly_their_share_pass"),
 ]
 
 
@@ -78,6 +89,39 @@ def test_cost_budget(
 
 def test_without_a_budget_nothing_is_judged() -> None:
     assert run_direct(cost_budget.policy, SMALL_STACK, {"hosts": HOSTS}) == []
+
+
+def _resource(urn: str, resource_type: str, provider: PolicyProviderResource | None = None) -> PolicyResource:
+    options = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+    return PolicyResource(resource_type, {}, urn, urn.rsplit("::", 1)[-1], options, provider, None, [], {})
+
+
+def test_docker_providers_the_containers_name_are_priced_once_when_not_sent_themselves() -> None:
+    # `pulumi policy check` analyzes a snapshot without its providers (README: preflight mirrors
+    # a preview, which sends them): the hosts are still found through the containers.
+    docker = PolicyProviderResource(
+        "pulumi:providers:docker", {"host": "ssh://deploy@203.0.113.10"}, "urn:docker-vps1", "vps1-docker"
+    )
+    aws_provider = PolicyProviderResource("pulumi:providers:aws", {"region": "eu-north-1"}, "urn:aws", "aws")
+    resources = [
+        _resource("urn:api", "docker:index/container:Container", docker),
+        _resource("urn:redis", "docker:index/container:Container", docker),
+        _resource("urn:zone", "aws:route53/zone:Zone", aws_provider),
+    ]
+    assert cost_budget.stack_resources(resources) == [
+        ("docker:index/container:Container", {}),
+        ("docker:index/container:Container", {}),
+        ("aws:route53/zone:Zone", {}),
+        ("pulumi:providers:docker", {"host": "ssh://deploy@203.0.113.10"}),
+    ]
+
+
+def test_unknown_config_key_is_an_error() -> None:
+    with pytest.raises(PolicyConfigError) as caught:
+        run_direct(cost_budget.policy, SMALL_STACK, {"budgetUsd": 10})
+    assert str(caught.value) == (
+        "policy cost-budget: unknown config key 'budgetUsd' (known: fixedCostShare, hosts, monthlyBudgetUsd, usage)"
+    )
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "dr"])
