@@ -120,7 +120,7 @@ class _Tally:
 def _gb(usage: Mapping[str, Any], key: str, name: Any) -> Decimal:
     """GB for one bucket from a usage mapping, its "*" entry as the default."""
     table = usage.get(key) or {}
-    value = table.get(name) if isinstance(name, str) and name in table else table.get("*", 0)
+    value = table.get(name) if isinstance(name, str) and name in table else table.get("*")
     return to_decimal(value) or Decimal(0)
 
 
@@ -264,7 +264,7 @@ def estimate_monthly_cost(
     line("S3 Replication Time Control", "s3-replication-time-control", s3_rtc, "GB", fixed=False)
     line("GCS Standard storage", "gcs-standard-storage-eu", gcs_stored, "GB", fixed=False)
     if cdn_backends:
-        served = to_decimal(usage.get("cdnGbServed", 0)) or Decimal(0)
+        served = to_decimal(usage.get("cdnGbServed")) or Decimal(0)
         hit_ratio = to_decimal(usage.get("cdnCacheHitRatio", 1)) or Decimal(0)
         line("Cloud CDN cache egress", "cdn-cache-egress-europe", served, "GiB", fixed=False)
         line("Cloud CDN cache fill", "cdn-cache-fill", served * (1 - hit_ratio), "GiB", fixed=False)
