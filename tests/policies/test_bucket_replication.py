@@ -22,6 +22,7 @@ from policy_fixtures import (
     replication,
     replication_rule,
     run_direct,
+    run_direct_located,
     sm_secret,
 )
 from ziggie_policies import bucket_replication
@@ -95,8 +96,127 @@ def _no_region(target: RecordedResource) -> RecordedResource:
     return dataclasses.replace(target, inputs={k: v for k, v in target.inputs.items() if k != "region"})
 
 
+def _region(target: RecordedResource, region: Any) -> RecordedResource:
+    return dataclasses.replace(target, inputs={**target.inputs, "region": region})
+
+
+def _dsse_pair(**rule: Any) -> list[RecordedResource]:
+    """The pair with DSSE-KMS default encryption on both buckets."""
+    dsse = [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms:dsse"}}]
+    return [
+        r if r.type != ENCRYPTION else dataclasses.replace(r, inputs={**r.inputs, "rules": dsse}) for r in _pair(**rule)
+    ]
+
+
+# The replica is then a data bucket of its own that nothing replicates.
+REPLICA_ALONE = (
+    "bucket ziggie-prod-assets-replica (eu-west-1): not replicated; add a BucketReplicationConfig with an enabled "
+    "rule to a bucket in another region"
+)
+NOT_HERE = (
+    f"{RULE} replicates to {{arn}}, which is not a bucket of this stack, so its region cannot be checked; "
+    "replicate to a bucket declared here in another region"
+)
+
 CASES = [
     pytest.param(_pair(), REQUIRED, [], id="cross_region_rule_with_rtc_metrics_and_delete_markers_passes"),
+    pytest.param(
+        _to([REPLICA], [replication_rule("arn:aws-cn:s3:::ziggie-prod-assets-replica")]),
+        REQUIRED,
+        [],
+        id="destination_named_by_a_china_partition_arn",
+    ),
+    pytest.param(
+        _to([REPLICA], [replication_rule("arn:aws-us-gov:s3:::ziggie-prod-assets-replica")]),
+        REQUIRED,
+        [],
+        id="destination_named_by_a_govcloud_arn",
+    ),
+    pytest.param(
+        _to([REPLICA], [replication_rule("arn:aws:s3:::ziggie-prod-assets-replica/logs")]),
+        REQUIRED,
+        [NOT_HERE.format(arn="arn:aws:s3:::ziggie-prod-assets-replica/logs"), REPLICA_ALONE],
+        id="object_arn_is_no_bucket",
+    ),
+    pytest.param(
+        _to([REPLICA], [replication_rule("arn:aws:s3:::")]),
+        REQUIRED,
+        [NOT_HERE.format(arn="arn:aws:s3:::"), REPLICA_ALONE],
+        id="arn_without_a_bucket_name",
+    ),
+    pytest.param(
+        _to([REPLICA], [replication_rule("ziggie-prod-assets-replica")]),
+        REQUIRED,
+        [NOT_HERE.format(arn="ziggie-prod-assets-replica"), REPLICA_ALONE],
+        id="bucket_name_where_an_arn_belongs",
+    ),
+    pytest.param(
+        _to([_region(REPLICA, UNKNOWN)], [replication_rule(REPLICA)]),
+        REQUIRED,
+        [],
+        id="destination_region_unknown_at_preview_is_not_compared",
+    ),
+    pytest.param(
+        [*protected(_region(ASSETS, UNKNOWN)), *protected(REPLICA), replication(ASSETS, [replication_rule(REPLICA)])],
+        REQUIRED,
+        [],
+        id="source_region_unknown_at_preview_is_not_compared",
+    ),
+    pytest.param(
+        [*protected(_no_region(ASSETS)), *protected(REPLICA), replication(ASSETS, [replication_rule(REPLICA)])],
+        REQUIRED,
+        [
+            'bucket ziggie-prod-assets (no region set): replication rule "to-dr" replicates to bucket '
+            "ziggie-prod-assets-replica (eu-west-1), so the regions cannot be compared; set region on both buckets"
+        ],
+        id="source_without_region_cannot_be_compared",
+    ),
+    pytest.param(
+        _pair(delete_markers="Disabled", rule_id=""),
+        REQUIRED,
+        [
+            f'{WHERE}: replication rules[0] does not replicate delete markers (status "Disabled"); '
+            "set deleteMarkerReplication.status to Enabled"
+        ],
+        id="rule_with_an_empty_id_is_named_by_index",
+    ),
+    pytest.param(_to([REPLICA], [UNKNOWN]), REQUIRED, [], id="rule_unknown_at_preview_is_not_judged"),
+    pytest.param(_pair(minutes=15.0), REQUIRED, [], id="rtc_minutes_as_a_float_are_15"),
+    pytest.param(
+        _pair(minutes="fifteen"),
+        REQUIRED,
+        [f"{RULE} sets Replication Time Control to 'fifteen' minutes; S3 offers exactly 15"],
+        id="rtc_minutes_not_a_number",
+    ),
+    pytest.param(
+        _pair(minutes=15.5),
+        REQUIRED,
+        [f"{RULE} sets Replication Time Control to 15.5 minutes; S3 offers exactly 15"],
+        id="rtc_minutes_a_fraction_over",
+    ),
+    pytest.param(
+        _pair(rtc=UNKNOWN, minutes=None),
+        REQUIRED,
+        [f"{RULE} sets no Replication Time Control time.minutes; set it to 15"],
+        id="rtc_status_unknown_minutes_still_required",
+    ),
+    pytest.param(
+        _pair(status=UNKNOWN, delete_markers=UNKNOWN, sse_kms=UNKNOWN),
+        REQUIRED,
+        [],
+        id="rule_settings_unknown_at_preview",
+    ),
+    pytest.param(_dsse_pair(sse_kms=None), REQUIRED, [KMS_NOT_SELECTED], id="dsse_kms_source_needs_kms_selection"),
+    pytest.param(_pair(replica_key=""), REQUIRED, [KMS_NO_KEY], id="empty_replica_key_names_none"),
+    pytest.param(
+        [*protected(ASSETS), *protected(BACKUPS)],
+        {**REQUIRED, "exempt": {"ziggie-prod-assets": "rebuilt from git by CI"}},
+        [
+            "bucket ziggie-prod-backups (eu-north-1): not replicated; add a BucketReplicationConfig with an enabled "
+            "rule to a bucket in another region"
+        ],
+        id="an_exempt_bucket_exempts_only_itself",
+    ),
     pytest.param(
         [*_pair(), *replicated_pair("ziggie-prod-backups", "ziggie-prod-backups-replica")],
         REQUIRED,
@@ -346,6 +466,18 @@ def test_unreplicated_bucket_is_located_on_the_bucket_and_a_weak_rule_on_its_con
             "rule to a bucket in another region",
         ),
     }
+
+
+def test_unreplicated_bucket_is_reported_on_the_bucket_and_a_weak_rule_on_its_configuration_directly() -> None:
+    pair = _pair(delete_markers=None)
+    assert run_direct_located(bucket_replication.policy, [*pair, *protected(BACKUPS)], REQUIRED) == [
+        (f"{RULE} does not replicate delete markers; set deleteMarkerReplication.status to Enabled", pair[-1].urn),
+        (
+            "bucket ziggie-prod-backups (eu-north-1): not replicated; add a BucketReplicationConfig with an enabled "
+            "rule to a bucket in another region",
+            BACKUPS.urn,
+        ),
+    ]
 
 
 def test_unknown_config_key_is_an_error() -> None:
