@@ -84,14 +84,14 @@ def load_prices(path: Path = PRICES_FILE) -> PriceTable:
     """The price table, each entry checked to carry a price, a unit, a source, a date and whether it was confirmed."""
     document = json.loads(path.read_text(encoding="utf-8"))
     problems: list[str] = []
-    for key, entry in sorted(document.get("prices", {}).items()):
+    for key, entry in sorted(document["prices"].items()):
         usd = to_decimal(entry.get("usd")) if isinstance(entry, Mapping) else None
         if usd is None or usd < 0:
             problems.append(f"{key}: usd must be a number >= 0")
         for field_name in ("per", "source"):
             if not isinstance(entry, Mapping) or not isinstance(entry.get(field_name), str) or not entry[field_name]:
                 problems.append(f"{key}: {field_name} is required")
-        if not isinstance(entry, Mapping) or not _DATE.match(str(entry.get("date", ""))):
+        if not isinstance(entry, Mapping) or not _DATE.match(str(entry.get("date"))):
             problems.append(f"{key}: date must be YYYY-MM-DD (when the price was written down)")
         # Whether the figure was checked against a copy of its source, or taken as known: a reader
         # must be able to tell which prices still need confirming.

@@ -343,7 +343,7 @@ ESTIMATES = [
             (BUCKET, {"bucket": "a"}),
             (BUCKET, {"bucket": "b"}),
             (BUCKET, {}),
-            (REPLICATION, {"bucket": "a", "rules": [_rule("Enabled"), _rule(None), "not-a-rule"]}),
+            (REPLICATION, {"bucket": "a", "rules": ["not-a-rule", _rule("Enabled"), {}]}),
             (REPLICATION, {"bucket": "b", "rules": [_rule("Disabled")]}),
         ],
         {"s3GbStored": {"a": 100, "*": 10}, "s3GbReplicatedPerMonth": {"a": 10, "*": 0.25}},
@@ -424,12 +424,14 @@ def test_unpriced_kinds_and_hosts_are_listed_once_each_and_free_kinds_not_at_all
             ("docker:index/container:Container", {}),
             ("pulumi:providers:docker", {"host": "ssh://deploy@192.0.2.9"}),
             ("pulumi:providers:docker", {"host": "ssh://deploy@192.0.2.8"}),
+            ("pulumi:providers:docker", {"host": "ssh://deploy@192.0.2.7"}),
+            ("pulumi:providers:docker", {"host": UNKNOWN_PROP}),
         ],
         TABLE,
         {},
         {"ssh://deploy@192.0.2.8": "", "ssh://deploy@192.0.2.7": "kvm"},
     )
-    assert estimate.lines == ()
+    assert _lines(estimate) == [("Docker hosts (kvm)", "1", "12.00", True, "")]
     assert estimate.unpriced == (
         "aws:ec2/instance:Instance",
         "docker host ssh://deploy@192.0.2.8, ssh://deploy@192.0.2.9 (not in cost-budget.hosts)",
