@@ -47,6 +47,17 @@ def _roles(record: RecordedResource, *roles: str) -> RecordedResource:
     return dataclasses.replace(record, inputs={**record.inputs, "failoverRoutingPolicies": policies})
 
 
+def _with(record: RecordedResource, **inputs: Any) -> RecordedResource:
+    return dataclasses.replace(record, inputs={**record.inputs, **inputs})
+
+
+def _depending_on_two_checks() -> list[RecordedResource]:
+    """A PRIMARY record whose id came from a TCP check, that also depends on a sound HTTPS check."""
+    tcp, https = health_check(type="TCP", resourcePath=None), health_check("other")
+    record = failover_record("primary", "PRIMARY", UNKNOWN, check=tcp)
+    return [tcp, https, dataclasses.replace(record, dependencies=(tcp.urn, https.urn))]
+
+
 def _simple_record() -> RecordedResource:
     """A plain (simple routing) record: no failover policy, no set identifier, no health check."""
     record = failover_record("primary", "PRIMARY", None)
@@ -149,6 +160,30 @@ CASES = [
             "healthCheckId; Route 53 fails over only when the PRIMARY's health check fails"
         ],
         id="a_well_checked_record_does_not_hide_an_unchecked_one",
+    ),
+    pytest.param(
+        [_roles(failover_record("primary", "PRIMARY", None), UNKNOWN)],
+        STRICT,
+        [],
+        id="routing_policy_unknown_at_preview_is_skipped",
+    ),
+    pytest.param(
+        [failover_record("primary", "primary", None)], {}, [PRIMARY_MISSING], id="role_in_lower_case_is_the_role"
+    ),
+    pytest.param(
+        [_with(failover_record("primary", "PRIMARY", None), type=UNKNOWN, setIdentifier=UNKNOWN)],
+        {},
+        [
+            "record api.ziggie.example: PRIMARY failover record (failoverRoutingPolicies[0]) has no healthCheckId; "
+            "Route 53 fails over only when the PRIMARY's health check fails"
+        ],
+        id="type_and_set_unknown_at_preview_are_left_out_of_the_name",
+    ),
+    pytest.param(
+        _depending_on_two_checks(),
+        {},
+        [f"{CHECK} is TCP, which requests nothing; use an HTTPS check with a resourcePath such as /health"],
+        id="the_check_the_id_was_computed_from_among_two_the_record_depends_on",
     ),
     pytest.param([_simple_record()], STRICT, [], id="not_applicable_to_a_simple_routing_record"),
     pytest.param(
