@@ -113,6 +113,30 @@ REPLICA_ALONE = (
     "bucket ziggie-prod-assets-replica (eu-west-1): not replicated; add a BucketReplicationConfig with an enabled "
     "rule to a bucket in another region"
 )
+
+
+def _through_dependencies(destination: RecordedResource) -> list[RecordedResource]:
+    """ASSETS replicating to an unknown destination, the configuration with dependencies (on its
+    source and ``destination``) but no property dependencies."""
+    *rest, config = _to([destination], [replication_rule(UNKNOWN)])
+    return [*rest, dataclasses.replace(config, property_dependencies={}, dependencies=(ASSETS.urn, destination.urn))]
+
+
+def _of_either() -> list[RecordedResource]:
+    """Two buckets with generated names and a weak configuration whose bucket may be either's."""
+    logs = dataclasses.replace(
+        bucket("ziggie-prod-logs"), inputs={**bucket("ziggie-prod-logs").inputs, "bucket": UNKNOWN}
+    )
+    audit = dataclasses.replace(
+        bucket("ziggie-prod-audit"), inputs={**bucket("ziggie-prod-audit").inputs, "bucket": UNKNOWN}
+    )
+    config = replication(logs, [replication_rule(REPLICA, delete_markers=None)], destinations=[REPLICA], known=False)
+    config = dataclasses.replace(
+        config, property_dependencies={"bucket": (logs.urn, audit.urn), "rules": (REPLICA.urn,)}
+    )
+    return [logs, audit, *protected(REPLICA), config]
+
+
 NOT_HERE = (
     f"{RULE} replicates to {{arn}}, which is not a bucket of this stack, so its region cannot be checked; "
     "replicate to a bucket declared here in another region"
@@ -387,6 +411,21 @@ CASES = [
             "replicate to a bucket in another region"
         ],
         id="unknown_destination_resolved_to_the_same_region",
+    ),
+    pytest.param(
+        _through_dependencies(SAME_REGION_COPY),
+        REQUIRED,
+        [
+            f"{RULE} replicates to ziggie-prod-assets-copy in eu-north-1, the bucket's own region; "
+            "replicate to a bucket in another region"
+        ],
+        id="unknown_destination_read_from_dependencies_leaving_out_the_source",
+    ),
+    pytest.param(
+        _of_either(),
+        REQUIRED,
+        [],
+        id="configuration_that_may_be_either_buckets_replicates_both_and_judges_neither",
     ),
     pytest.param(
         _to(
