@@ -47,6 +47,11 @@ def _without_basis(budget: RecordedResource) -> RecordedResource:
     return dataclasses.replace(budget, inputs={**budget.inputs, "thresholdRules": rules})
 
 
+def _renamed(budget: RecordedResource, suffix: str) -> RecordedResource:
+    name = f"{budget.name}-{suffix}"
+    return dataclasses.replace(budget, name=name, urn=budget.urn.replace(budget.name, name))
+
+
 def _unknown_notification(budget: RecordedResource) -> RecordedResource:
     notifications = [UNKNOWN, *budget.inputs["notifications"][1:]]
     return dataclasses.replace(budget, inputs={**budget.inputs, "notifications": notifications})
@@ -89,6 +94,11 @@ CASES = [
         [bucket("ziggie-prod-assets"), FORWARDING, _unknown_notification(aws_budget()), gcp_budget(DESIGN[:4])],
         ["GCP budget budget-gcp-budget: no alert at 100 % forecasted"],
         id="aws_notifications_unknown_at_preview_are_skipped_and_gcp_still_judged",
+    ),
+    pytest.param(
+        [bucket("ziggie-prod-assets"), _unknown_notification(aws_budget()), _renamed(aws_budget(DESIGN[1:]), "b")],
+        ["AWS budget budget-aws-budget-b: no alert at 50 % actual"],
+        id="a_budget_unknown_at_preview_does_not_excuse_the_next",
     ),
     pytest.param(
         [*on_host("workstation", container("workstation", "redis"))], [], id="not_applicable_without_cloud_parts"
