@@ -13,6 +13,7 @@ from ziggie_policies._support import PolicyConfigError
 from preflight.records import RecordedResource
 
 RULE = "gcp:compute/globalForwardingRule:GlobalForwardingRule"
+REGIONAL_RULE = "gcp:compute/forwardingRule:ForwardingRule"
 HTTP_PROXY = "gcp:compute/targetHttpProxy:TargetHttpProxy"
 HTTPS_PROXY = "gcp:compute/targetHttpsProxy:TargetHttpsProxy"
 URL_MAP = "gcp:compute/uRLMap:URLMap"
@@ -101,6 +102,11 @@ CASES = [
         id="port_80_on_an_https_proxy",
     ),
     pytest.param(chain("443", url_map=SERVES, proxy_type=HTTPS_PROXY), [], id="not_applicable_to_port_443"),
+    pytest.param(
+        [*chain(url_map=SERVES)[:2], dataclasses.replace(chain(url_map=SERVES)[2], type=REGIONAL_RULE)],
+        [],
+        id="not_applicable_to_a_regional_forwarding_rule",
+    ),
     pytest.param(
         chain(url_map=SERVES, known=False),
         ["forwarding rule cdn-rule-80 (port 80): URL map cdn-map routes to a backend (defaultService)"],
