@@ -48,8 +48,9 @@ def health_check_of(record: PolicyResource) -> PolicyResource | None:
 
 
 def normal(name: Any) -> Any:
-    """A DNS name as compared: lower case, without the trailing dot of the fully qualified form."""
-    return name.lower().removesuffix(".") if isinstance(name, str) else name
+    """A DNS name as compared: case folded (names are case-insensitive), without the trailing dot of
+    the fully qualified form."""
+    return name.casefold().removesuffix(".") if isinstance(name, str) else name
 
 
 def record_values(props: Mapping[str, Any]) -> list[Any]:

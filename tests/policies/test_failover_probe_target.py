@@ -149,6 +149,20 @@ CASES = [
         id="record_of_another_type_is_not_judged",
     ),
     pytest.param(_primary(health_check(), records=()), [], id="cname_without_a_value_is_not_judged"),
+    pytest.param(
+        [
+            aws(
+                RECORD, "vps1-txt", {"zoneId": ZONE_ID, "name": "vps1.ziggie.example", "type": "TXT", "records": ["x"]}
+            ),
+            VPS1,
+            *_primary(health_check(ipAddress="198.51.100.20")),
+        ],
+        [
+            f"{WHERE} answers vps1.ziggie.example (203.0.113.10) but its health check primary-health probes "
+            f"198.51.100.20; {JUDGED}"
+        ],
+        id="a_record_of_another_type_for_the_name_is_passed_over",
+    ),
     pytest.param(hops(8), [], id="cname_chain_of_the_eight_hops_followed_resolves"),
     pytest.param(hops(9), [_nowhere("hop0.ziggie.example")], id="cname_chain_of_nine_hops_resolves_nowhere"),
     pytest.param(
@@ -247,6 +261,7 @@ def test_every_primary_is_judged_whatever_the_one_before_it(run: Any) -> None:
         *_record("a-exempt", health_check("a", ipAddress="198.51.100.20"), name="exempt.ziggie.example", **a_record),
         *_record("b-no-check", None, **a_record),
         *_record("c-unknown", health_check("c", ipAddress=UNKNOWN), **a_record),
+        *_record("c2-answer-unknown", health_check("c2"), record_type="A", records=(UNKNOWN,)),
         *_record("d-by-name", health_check("d", ipAddress=None, fqdn="vps1.ziggie.example"), **to_vps1),
         *_record("e-nowhere", health_check("e"), record_type="CNAME", records=("nowhere.ziggie.example",)),
         *_record("f-origin", health_check("f", ipAddress=None, fqdn="origin.ziggie.example"), **to_vps1),
