@@ -185,7 +185,7 @@ def _kms_problems(rule: _Rule) -> list[str]:
     return problems
 
 
-def _rule_problems(source: Bucket, rule: _Rule, *, kms: bool = False, keep_deletions: bool = False) -> list[str]:
+def _rule_problems(source: Bucket, rule: _Rule, *, kms: bool, keep_deletions: bool) -> list[str]:
     """What one rule of a bucket lacks, each phrased to follow the rule's label."""
     if rule.props is UNKNOWN:
         return []
@@ -209,7 +209,7 @@ def _rule_problems(source: Bucket, rule: _Rule, *, kms: bool = False, keep_delet
             problems.append(f"sets no Replication Time Control time.minutes; set it to {RTC_MINUTES}")
         elif minutes is not UNKNOWN and to_decimal(minutes) != RTC_MINUTES:
             value = to_decimal(minutes)
-            shown = repr(minutes) if value is None else format(value.normalize(), "f")
+            shown = repr(minutes) if value is None else f"{value.normalize():f}"
             problems.append(f"sets Replication Time Control to {shown} minutes; S3 offers exactly {RTC_MINUTES}")
 
     metrics_status = _member(_member(destination, "metrics"), "status")

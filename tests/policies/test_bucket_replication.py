@@ -122,6 +122,14 @@ def _through_dependencies(destination: RecordedResource) -> list[RecordedResourc
     return [*rest, dataclasses.replace(config, property_dependencies={}, dependencies=(ASSETS.urn, destination.urn))]
 
 
+def _depending_also_on(other: RecordedResource, resources: list[RecordedResource]) -> list[RecordedResource]:
+    """``resources`` with ``other`` protected beside them and the replication configuration also
+    depending on it (an explicit dependsOn), not through its rules."""
+    *rest, config = resources
+    depends = dataclasses.replace(config, dependencies=(*config.dependencies, other.urn))
+    return [*rest, *protected(other), depends]
+
+
 def _of_either() -> list[RecordedResource]:
     """Two buckets with generated names and a weak configuration whose bucket may be either's."""
     logs = dataclasses.replace(
@@ -420,6 +428,16 @@ CASES = [
             "replicate to a bucket in another region"
         ],
         id="unknown_destination_read_from_dependencies_leaving_out_the_source",
+    ),
+    pytest.param(
+        _depending_also_on(REPLICA, _to([SAME_REGION_COPY], [replication_rule(UNKNOWN)])),
+        REQUIRED,
+        [
+            f"{RULE} replicates to ziggie-prod-assets-copy in eu-north-1, the bucket's own region; "
+            "replicate to a bucket in another region",
+            REPLICA_ALONE,
+        ],
+        id="unknown_destination_read_from_what_the_rules_were_computed_from_not_every_dependency",
     ),
     pytest.param(
         _of_either(),
