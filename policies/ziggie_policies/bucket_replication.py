@@ -37,7 +37,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from ziggie_policies._s3 import BUCKET_TYPES, Bucket, Buckets
+from ziggie_policies._s3 import Bucket, Buckets
 from ziggie_policies._support import (
     NAME_TO_REASON,
     S3_ENCRYPTION,
@@ -232,8 +232,6 @@ def _rule_problems(source: Bucket, rule: _Rule, *, kms: bool, keep_deletions: bo
 def replication_violations(resources: Sequence[PolicyResource], config: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(message, URN to report it against): a data bucket without replication, on the bucket;
     what a rule lacks, on its replication configuration."""
-    if not any(r.resource_type in BUCKET_TYPES for r in resources):
-        return []
     buckets = Buckets(resources)
     replicas: set[str] = set()
     replicated: set[str] = set()
@@ -245,7 +243,8 @@ def replication_violations(resources: Sequence[PolicyResource], config: Mapping[
         rules = _rules(resource, target.buckets, buckets)
         rules_unknown = prop(resource.props, "rules") is UNKNOWN
         if rules_unknown:
-            replicas.update(b.urn for b in buckets.built_from(resource, "rules", excluding=target.buckets))
+            # Its own bucket among them changes nothing: that bucket is replicated.
+            replicas.update(b.urn for b in buckets.built_from(resource, "rules"))
         for rule in rules:
             replicas.update(b.urn for b in rule.destinations)
         for bucket in target.buckets:

@@ -15,6 +15,7 @@ from policy_fixtures import (
     bucket,
     configure_leniently,
     container,
+    encryption,
     on_host,
     protected,
     reader_errors,
@@ -128,6 +129,19 @@ def _depending_also_on(other: RecordedResource, resources: list[RecordedResource
     *rest, config = resources
     depends = dataclasses.replace(config, dependencies=(*config.dependencies, other.urn))
     return [*rest, *protected(other), depends]
+
+
+def _uncertain_encryption() -> RecordedResource:
+    """An SSE-KMS configuration whose bucket is not known and may be ASSETS's or REPLICA's."""
+    found = encryption(ASSETS, known=False)
+    name = "either-encryption"
+    return dataclasses.replace(
+        found,
+        name=name,
+        urn=found.urn.replace(found.name, name),
+        property_dependencies={"bucket": (ASSETS.urn, REPLICA.urn)},
+        dependencies=(ASSETS.urn, REPLICA.urn),
+    )
 
 
 def _of_either() -> list[RecordedResource]:
@@ -439,6 +453,22 @@ CASES = [
         ],
         id="unknown_destination_read_from_what_the_rules_were_computed_from_not_every_dependency",
     ),
+    pytest.param(
+        _depending_also_on(BACKUPS, _to([REPLICA], UNKNOWN)),
+        REQUIRED,
+        [
+            "bucket ziggie-prod-backups (eu-north-1): not replicated; add a BucketReplicationConfig with an enabled "
+            "rule to a bucket in another region"
+        ],
+        id="rules_unknown_make_replicas_of_what_they_were_computed_from_only",
+    ),
+    pytest.param(
+        [_uncertain_encryption(), *_pair(sse_kms=None)],
+        REQUIRED,
+        [KMS_NOT_SELECTED],
+        id="an_encryption_that_may_be_either_buckets_does_not_hide_the_next",
+    ),
+    pytest.param([ASSETS], REQUIRED, [NOT_REPLICATED], id="a_stack_of_one_bare_bucket"),
     pytest.param(
         _of_either(),
         REQUIRED,
