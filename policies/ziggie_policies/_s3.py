@@ -65,7 +65,7 @@ class Target:
 
 
 class Buckets:
-    """The buckets among ``resources``, by URN and by name."""
+    """The buckets among ``resources``, in URN order and by name."""
 
     def __init__(self, resources: Sequence[PolicyResource]) -> None:
         found: list[Bucket] = []
@@ -81,7 +81,6 @@ class Buckets:
                 )
             )
         self.all: tuple[Bucket, ...] = tuple(found)
-        self._by_urn = {b.urn: b for b in found}
         self._by_name = {b.name: b for b in found if b.name}
 
     def named(self, name: str) -> Bucket | None:

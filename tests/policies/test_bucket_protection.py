@@ -10,6 +10,7 @@ import pytest
 from policy_fixtures import (
     DR_REGION,
     UNKNOWN,
+    aws,
     bucket,
     configure_leniently,
     container,
@@ -269,6 +270,12 @@ CASES = [
         {},
         [],
         id="versioning_of_either_bucket_gives_both_the_benefit_of_the_doubt",
+    ),
+    pytest.param(
+        [aws("aws:kms/key:Key", "assets-key", {"region": "eu-north-1", "enableKeyRotation": True}), ASSETS],
+        {},
+        [NO_BLOCK, NO_ENCRYPTION, NO_VERSIONING],
+        id="a_bucket_after_a_resource_of_another_kind_is_judged",
     ),
     pytest.param(
         [dataclasses.replace(ASSETS, type="aws:s3/bucketV2:BucketV2")],
