@@ -162,7 +162,7 @@ CASES = [
         id="a_well_checked_record_does_not_hide_an_unchecked_one",
     ),
     pytest.param(
-        [_roles(failover_record("primary", "PRIMARY", None), UNKNOWN)],
+        [_with(failover_record("primary", "PRIMARY", None), failoverRoutingPolicies=[UNKNOWN])],
         STRICT,
         [],
         id="routing_policy_unknown_at_preview_is_skipped",
