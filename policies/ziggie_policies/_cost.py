@@ -84,14 +84,14 @@ def load_prices(path: Path = PRICES_FILE) -> PriceTable:
     """The price table, each entry checked to carry a price, a unit, a source, a date and whether it was confirmed."""
     document = json.loads(path.read_text(encoding="utf-8"))
     problems: list[str] = []
-    for key, entry in sorted(document.get("prices", {}).items()):
+    for key, entry in sorted(document["prices"].items()):
         usd = to_decimal(entry.get("usd")) if isinstance(entry, Mapping) else None
         if usd is None or usd < 0:
             problems.append(f"{key}: usd must be a number >= 0")
         for field_name in ("per", "source"):
             if not isinstance(entry, Mapping) or not isinstance(entry.get(field_name), str) or not entry[field_name]:
                 problems.append(f"{key}: {field_name} is required")
-        if not isinstance(entry, Mapping) or not _DATE.match(str(entry.get("date", ""))):
+        if not isinstance(entry, Mapping) or not _DATE.match(str(entry.get("date"))):
             problems.append(f"{key}: date must be YYYY-MM-DD (when the price was written down)")
         # Whether the figure was checked against a copy of its source, or taken as known: a reader
         # must be able to tell which prices still need confirming.
@@ -120,7 +120,7 @@ class _Tally:
 def _gb(usage: Mapping[str, Any], key: str, name: Any) -> Decimal:
     """GB for one bucket from a usage mapping, its "*" entry as the default."""
     table = usage.get(key) or {}
-    value = table.get(name) if isinstance(name, str) and name in table else table.get("*", 0)
+    value = table.get(name) if isinstance(name, str) and name in table else table.get("*")
     return to_decimal(value) or Decimal(0)
 
 
@@ -264,7 +264,7 @@ def estimate_monthly_cost(
     line("S3 Replication Time Control", "s3-replication-time-control", s3_rtc, "GB", fixed=False)
     line("GCS Standard storage", "gcs-standard-storage-eu", gcs_stored, "GB", fixed=False)
     if cdn_backends:
-        served = to_decimal(usage.get("cdnGbServed", 0)) or Decimal(0)
+        served = to_decimal(usage.get("cdnGbServed")) or Decimal(0)
         hit_ratio = to_decimal(usage.get("cdnCacheHitRatio", 1)) or Decimal(0)
         line("Cloud CDN cache egress", "cdn-cache-egress-europe", served, "GiB", fixed=False)
         line("Cloud CDN cache fill", "cdn-cache-fill", served * (1 - hit_ratio), "GiB", fixed=False)

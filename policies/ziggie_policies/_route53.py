@@ -16,6 +16,8 @@ from pulumi_policy import PolicyResource
 from ziggie_policies._support import DNS_RECORD, UNKNOWN, elements, prop
 
 HEALTH_CHECK: Final = "aws:route53/healthCheck:HealthCheck"
+MAX_CNAME_HOPS: Final = 8
+"""CNAME records followed from a name before giving up: a chain that long is a loop or a mistake."""
 
 
 def failover_roles(props: Mapping[str, Any]) -> list[tuple[int, Any]]:
@@ -46,26 +48,32 @@ def health_check_of(record: PolicyResource) -> PolicyResource | None:
 
 
 def normal(name: Any) -> Any:
-    """A DNS name as compared: lower case, without the trailing dot."""
-    return name.rstrip(".").lower() if isinstance(name, str) else name
+    """A DNS name as compared: case folded (names are case-insensitive), without the trailing dot of
+    the fully qualified form."""
+    return name.casefold().removesuffix(".") if isinstance(name, str) else name
 
 
-def addresses_of(name: str, resources: Sequence[PolicyResource], depth: int = 0) -> set[str] | None:
-    """The IPs the stack's A/AAAA records give ``name`` (following CNAMEs of the stack); None when
-    no record of the stack answers for it, or an answer is not known yet (UNKNOWN in the set)."""
-    found: set[str] = set()
-    answered = False
+def record_values(props: Mapping[str, Any]) -> list[Any]:
+    """A record's ``records``, each a string or UNKNOWN (not known yet, or not a value a name can have)."""
+    return [v if isinstance(v, str) else UNKNOWN for v in elements(prop(props, "records"))]
+
+
+def addresses_of(name: str, resources: Sequence[PolicyResource], depth: int = 0) -> set[Any] | None:
+    """The IPs the stack's A/AAAA records give ``name`` (following CNAMEs of the stack, at most
+    MAX_CNAME_HOPS of them, so a loop ends); None when no record of the stack answers for it.
+    An answer not known yet is UNKNOWN in the set."""
+    found: set[Any] | None = None
     for resource in resources:
         if resource.resource_type != DNS_RECORD or normal(prop(resource.props, "name")) != normal(name):
             continue
         record_type = prop(resource.props, "type")
-        values = list(elements(prop(resource.props, "records")))
+        values = record_values(resource.props)
         if record_type in ("A", "AAAA"):
-            answered = True
-            found.update(v if isinstance(v, str) else UNKNOWN for v in values)
-        elif record_type == "CNAME" and depth < 8 and values and isinstance(values[0], str):
-            deeper = addresses_of(values[0], resources, depth + 1)
-            if deeper is not None:
-                answered = True
-                found |= deeper
-    return found if answered else None
+            answers: set[Any] | None = set(values)
+        elif record_type == "CNAME" and depth < MAX_CNAME_HOPS and values and isinstance(values[0], str):
+            answers = addresses_of(values[0], resources, depth + 1)
+        else:
+            continue
+        if answers is not None:
+            found = answers if found is None else found | answers
+    return found

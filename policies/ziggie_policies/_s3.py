@@ -64,17 +64,8 @@ class Target:
         return len(self.buckets) == 1
 
 
-def bucket_name_of_arn(arn: str) -> str | None:
-    """``name`` of ``arn:aws:s3:::name``; None for anything else (an object ARN included)."""
-    for prefix in _ARN_PREFIXES:
-        if arn.startswith(prefix):
-            name = arn[len(prefix) :]
-            return name if name and "/" not in name else None
-    return None
-
-
 class Buckets:
-    """The buckets among ``resources``, by URN and by name."""
+    """The buckets among ``resources``, in URN order and by name."""
 
     def __init__(self, resources: Sequence[PolicyResource]) -> None:
         found: list[Bucket] = []
@@ -90,15 +81,18 @@ class Buckets:
                 )
             )
         self.all: tuple[Bucket, ...] = tuple(found)
-        self._by_urn = {b.urn: b for b in found}
         self._by_name = {b.name: b for b in found if b.name}
 
     def named(self, name: str) -> Bucket | None:
         return self._by_name.get(name)
 
     def with_arn(self, arn: str) -> Bucket | None:
-        name = bucket_name_of_arn(arn)
-        return self._by_name.get(name) if name else None
+        """The bucket ``arn:aws:s3:::<name>`` names (in any partition); None for another ARN. What
+        follows an object ARN's prefix, ``<name>/<key>``, is no bucket's name: names have no "/"."""
+        for prefix in _ARN_PREFIXES:
+            if arn.startswith(prefix):
+                return self._by_name.get(arn.removeprefix(prefix))
+        return None
 
     def among(self, resources: Iterable[PolicyResource], *, excluding: Iterable[Bucket] = ()) -> tuple[Bucket, ...]:
         """The buckets among ``resources``, in URN order, leaving out ``excluding``."""

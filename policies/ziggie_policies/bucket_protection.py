@@ -11,6 +11,7 @@ exempted by name, with the reason, in the per-stack config.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
@@ -159,7 +160,7 @@ def protection_violations(resources: Sequence[PolicyResource], config: Mapping[s
     if not any(r.resource_type in BUCKET_TYPES for r in resources):
         return []
     buckets = Buckets(resources)
-    attached: dict[tuple[str, str], list[PolicyResource]] = {}
+    attached: defaultdict[tuple[str, str], list[PolicyResource]] = defaultdict(list)
     doubtful: set[tuple[str, str]] = set()
     for resource in sorted(resources, key=lambda r: r.urn):
         kind = _KIND.get(resource.resource_type)
@@ -168,7 +169,7 @@ def protection_violations(resources: Sequence[PolicyResource], config: Mapping[s
         target = buckets.target(resource)
         for bucket in target.buckets:
             if target.certain:
-                attached.setdefault((kind, bucket.urn), []).append(resource)
+                attached[kind, bucket.urn].append(resource)
             else:
                 doubtful.add((kind, bucket.urn))
 
@@ -178,7 +179,7 @@ def protection_violations(resources: Sequence[PolicyResource], config: Mapping[s
             continue
         for kind, check in _CHECKS.items():
             key = (kind, bucket.urn)
-            found = check(attached.get(key, []))
+            found = check(attached[key])
             # A resource that may be this bucket's may also be the one that protects it.
             if found is None or key in doubtful:
                 continue

@@ -37,7 +37,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from ziggie_policies._s3 import BUCKET_TYPES, Bucket, Buckets
+from ziggie_policies._s3 import Bucket, Buckets
 from ziggie_policies._support import (
     NAME_TO_REASON,
     S3_ENCRYPTION,
@@ -185,7 +185,7 @@ def _kms_problems(rule: _Rule) -> list[str]:
     return problems
 
 
-def _rule_problems(source: Bucket, rule: _Rule, *, kms: bool = False, keep_deletions: bool = False) -> list[str]:
+def _rule_problems(source: Bucket, rule: _Rule, *, kms: bool, keep_deletions: bool) -> list[str]:
     """What one rule of a bucket lacks, each phrased to follow the rule's label."""
     if rule.props is UNKNOWN:
         return []
@@ -209,7 +209,7 @@ def _rule_problems(source: Bucket, rule: _Rule, *, kms: bool = False, keep_delet
             problems.append(f"sets no Replication Time Control time.minutes; set it to {RTC_MINUTES}")
         elif minutes is not UNKNOWN and to_decimal(minutes) != RTC_MINUTES:
             value = to_decimal(minutes)
-            shown = repr(minutes) if value is None else format(value.normalize(), "f")
+            shown = repr(minutes) if value is None else f"{value.normalize():f}"
             problems.append(f"sets Replication Time Control to {shown} minutes; S3 offers exactly {RTC_MINUTES}")
 
     metrics_status = _member(_member(destination, "metrics"), "status")
@@ -232,8 +232,6 @@ def _rule_problems(source: Bucket, rule: _Rule, *, kms: bool = False, keep_delet
 def replication_violations(resources: Sequence[PolicyResource], config: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(message, URN to report it against): a data bucket without replication, on the bucket;
     what a rule lacks, on its replication configuration."""
-    if not any(r.resource_type in BUCKET_TYPES for r in resources):
-        return []
     buckets = Buckets(resources)
     replicas: set[str] = set()
     replicated: set[str] = set()
@@ -245,7 +243,8 @@ def replication_violations(resources: Sequence[PolicyResource], config: Mapping[
         rules = _rules(resource, target.buckets, buckets)
         rules_unknown = prop(resource.props, "rules") is UNKNOWN
         if rules_unknown:
-            replicas.update(b.urn for b in buckets.built_from(resource, "rules", excluding=target.buckets))
+            # Its own bucket among them changes nothing: that bucket is replicated.
+            replicas.update(b.urn for b in buckets.built_from(resource, "rules"))
         for rule in rules:
             replicas.update(b.urn for b in rule.destinations)
         for bucket in target.buckets:

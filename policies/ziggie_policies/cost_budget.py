@@ -25,7 +25,7 @@ from pulumi_policy import (
 )
 
 from ziggie_policies._cost import Estimate, PriceTable, estimate_monthly_cost, load_prices
-from ziggie_policies._support import DOCKER_PROVIDER, read_config, to_decimal, two_places
+from ziggie_policies._support import DOCKER_PROVIDER, read_config, two_places
 
 NAME: Final = "cost-budget"
 LARGEST: Final = 3
@@ -101,8 +101,9 @@ def _largest(estimate: Estimate) -> str:
 
 def budget_violations(estimate: Estimate, config: Mapping[str, Any], stack: str) -> list[str]:
     """Why the estimate does not fit the budget, with the figures."""
-    budget = to_decimal(config["monthlyBudgetUsd"]) or Decimal(0)
-    share = to_decimal(config["fixedCostShare"]) or Decimal(1)
+    # Numbers in policy config arrive as JSON numbers (doubles); the schema makes both >= 0.
+    budget = Decimal(str(config["monthlyBudgetUsd"]))
+    share = Decimal(str(config["fixedCostShare"]))
     found = []
     if estimate.total > budget:
         found.append(

@@ -26,8 +26,15 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from ziggie_policies._route53 import addresses_of, failover_roles, health_check_of, normal, record_label
-from ziggie_policies._support import DNS_RECORD, NAME_TO_REASON, UNKNOWN, elements, prop, read_config
+from ziggie_policies._route53 import (
+    addresses_of,
+    failover_roles,
+    health_check_of,
+    normal,
+    record_label,
+    record_values,
+)
+from ziggie_policies._support import DNS_RECORD, NAME_TO_REASON, UNKNOWN, prop, read_config
 
 NAME: Final = "failover-probe-target"
 
@@ -43,15 +50,16 @@ CONFIG_SCHEMA: Final = PolicyConfigSchema(
 )
 
 
-def _answers(record: PolicyResource, resources: list[PolicyResource]) -> tuple[str, set[str] | None]:
-    """What the record answers (as its message shows it) and the addresses that leads to."""
+def _answers(record: PolicyResource, resources: list[PolicyResource]) -> tuple[str, set[Any] | None] | None:
+    """What the record answers (as its message shows it) and the addresses that leads to; None
+    when what it answers is not known (a type or value unknown at preview, or another type)."""
     record_type = prop(record.props, "type")
-    values = list(elements(prop(record.props, "records")))
+    values = record_values(record.props)
     if record_type in ("A", "AAAA"):
-        return ", ".join(str(v) for v in values), {v if isinstance(v, str) else UNKNOWN for v in values}
+        return ", ".join(map(str, values)), set(values)
     if record_type == "CNAME" and values and isinstance(values[0], str):
         return values[0], addresses_of(values[0], resources)
-    return "", {UNKNOWN}
+    return None
 
 
 def probe_violations(resources: list[PolicyResource], config: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -65,10 +73,13 @@ def probe_violations(resources: list[PolicyResource], config: Mapping[str, Any])
         check = health_check_of(record)
         if check is None:
             continue  # no check of this stack to compare: failover-health-check's concern
-        shown, answers = _answers(record, resources)
+        answered = _answers(record, resources)
         ip, fqdn = prop(check.props, "ipAddress"), prop(check.props, "fqdn")
         probed_name = ip if ip is not None else fqdn
-        if probed_name is UNKNOWN or probed_name is None or (answers is not None and UNKNOWN in answers):
+        if answered is None or probed_name in (None, UNKNOWN):
+            continue
+        shown, answers = answered
+        if answers is not None and UNKNOWN in answers:
             continue
         label = f"{record_label(record.name, record.props)}: PRIMARY"
         if ip is None and prop(record.props, "type") == "CNAME" and normal(fqdn) == normal(shown):

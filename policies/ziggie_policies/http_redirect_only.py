@@ -52,11 +52,12 @@ def _dependency(resource: PolicyResource, key: str, by_link: Mapping[str, Policy
 
 def redirect_violations(resources: Sequence[PolicyResource], config: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(message, URN) for each plain-HTTP forwarding rule that may serve content."""
-    by_link = {link: r for r in resources for link in [prop(r.props, "selfLink")] if isinstance(link, str) and link}
+    by_link = {link: r for r in resources for link in [prop(r.props, "selfLink")] if isinstance(link, str)}
     found: list[tuple[str, str]] = []
-    for rule in sorted((r for r in resources if r.resource_type == FORWARDING_RULE), key=lambda r: r.urn):
+    # In the engine's order: preflight, like the CLI, orders the violations it shows itself.
+    for rule in resources:
         port = prop(rule.props, "portRange")
-        if port is UNKNOWN or port not in config["ports"]:
+        if rule.resource_type != FORWARDING_RULE or port is UNKNOWN or port not in config["ports"]:
             continue
         who = f"forwarding rule {rule.name} (port {port})"
         proxy = _dependency(rule, "target", by_link)

@@ -51,6 +51,13 @@ CONFIG_SCHEMA: Final = PolicyConfigSchema(
 )
 
 
+def _replica_region(replica: Any) -> Any:
+    """The region a replica names: a string, None when it names none, or UNKNOWN."""
+    if replica is UNKNOWN:
+        return UNKNOWN
+    return prop(replica, "region") if isinstance(replica, Mapping) else None
+
+
 def secret_violations(
     resource_type: str, resource_name: str, props: Mapping[str, Any], config: Mapping[str, Any]
 ) -> list[str]:
@@ -69,10 +76,7 @@ def secret_violations(
     if not entries:
         return [f"{who}: not replicated; add a replica in another region"]
     dr_region: str = config["drRegion"]
-    regions = [
-        prop(replica, "region") if isinstance(replica, Mapping) else replica if replica is UNKNOWN else None
-        for replica in entries
-    ]
+    regions = [_replica_region(replica) for replica in entries]
     if UNKNOWN in regions:
         return []  # an unknown replica region may well be the right one
     named = sorted({r for r in regions if isinstance(r, str) and r})
@@ -90,17 +94,11 @@ def secret_violations(
         return []
     if dr_region and region is not UNKNOWN and region != dr_region and dr_region not in named:
         return [f"{who}: no replica in the DR region {dr_region} (replicas: {listed}); add one"]
-    for replica in entries:
-        replica_region = (
-            prop(replica, "region") if isinstance(replica, Mapping) else replica if replica is UNKNOWN else None
-        )
-        # An unknown replica, or region, may well be elsewhere.
-        if replica_region is UNKNOWN or (
-            isinstance(replica_region, str) and replica_region and replica_region != region
-        ):
-            return []
+    # A replica in any other region counts; with the secret's own region unknown, any named one does.
+    if any(r != region for r in named):
+        return []
     count = f"{len(entries)} replica" + ("" if len(entries) == 1 else "s")
-    none = f"none outside {region}" if isinstance(region, str) and region else "none with a region set"
+    none = f"none outside {region}" if isinstance(region, str) else "none with a region set"
     return [f"{who}: {count}, {none}; add a replica in another region"]
 
 

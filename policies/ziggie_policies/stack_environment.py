@@ -93,8 +93,8 @@ def environment_violations(resources: Sequence[PolicyResource], config: Mapping[
             "protects follows the environment"
         )
     if config["requireDr"]:
-        replicated_buckets = sum(1 for r in resources if r.resource_type == S3_REPLICATION)
-        replicated_secrets = sum(1 for r in resources if r.resource_type == SECRETS_MANAGER_SECRET and _has_replica(r))
+        replicated_buckets = any(r.resource_type == S3_REPLICATION for r in resources)
+        replicated_secrets = any(r.resource_type == SECRETS_MANAGER_SECRET and _has_replica(r) for r in resources)
         if not replicated_buckets:
             found.append(
                 f"stack {stack}: requireDr is set but no S3 bucket is replicated (is cloud.awsDr off or buckets empty?)"

@@ -10,6 +10,7 @@ import pytest
 from policy_fixtures import (
     DR_REGION,
     UNKNOWN,
+    aws,
     bucket,
     configure_leniently,
     container,
@@ -19,6 +20,7 @@ from policy_fixtures import (
     public_access_block,
     reader_errors,
     run_direct,
+    run_direct_located,
     sm_secret,
     versioning,
 )
@@ -51,6 +53,17 @@ def _generated(target: RecordedResource) -> RecordedResource:
     return dataclasses.replace(target, inputs={**target.inputs, "bucket": UNKNOWN}, outputs={})
 
 
+def _with(resource: RecordedResource, **inputs: Any) -> RecordedResource:
+    """``resource`` with ``inputs`` replaced (None drops one)."""
+    merged = {**resource.inputs, **inputs}
+    return dataclasses.replace(resource, inputs={k: v for k, v in merged.items() if v is not None})
+
+
+def _renamed(resource: RecordedResource, name: str) -> RecordedResource:
+    return dataclasses.replace(resource, name=name, urn=resource.urn.replace(resource.name, name))
+
+
+BACKUPS = bucket("ziggie-prod-backups")
 LOGS = _generated(bucket("ziggie-prod-logs", resource_name="prod-logs"))
 AUDIT = _generated(bucket("ziggie-prod-audit", resource_name="prod-audit"))
 
@@ -101,6 +114,81 @@ CASES = [
             "of AES256, aws:kms or aws:kms:dsse by default; set rules[].applyServerSideEncryptionByDefault.sseAlgorithm"
         ],
         id="encryption_rule_without_default_algorithm",
+    ),
+    pytest.param(
+        [ASSETS, _with(versioning(ASSETS), versioningConfiguration=None), *protected(ASSETS)[2:]],
+        {},
+        [
+            f"{WHERE}: no versioning enabled: BucketVersioning ziggie-prod-assets-versioning has no status; "
+            "set versioningConfiguration.status to Enabled"
+        ],
+        id="versioning_resource_without_configuration",
+    ),
+    pytest.param(
+        [ASSETS, versioning(ASSETS), _with(encryption(ASSETS), rules=UNKNOWN), public_access_block(ASSETS)],
+        {},
+        [],
+        id="encryption_rules_unknown_at_preview_count_as_set",
+    ),
+    pytest.param(
+        [ASSETS, versioning(ASSETS), _with(encryption(ASSETS), rules=[UNKNOWN]), public_access_block(ASSETS)],
+        {},
+        [],
+        id="encryption_rule_unknown_at_preview_counts_as_set",
+    ),
+    pytest.param(
+        [
+            ASSETS,
+            versioning(ASSETS),
+            _with(encryption(ASSETS), rules=[{"applyServerSideEncryptionByDefault": UNKNOWN}]),
+            public_access_block(ASSETS),
+        ],
+        {},
+        [],
+        id="encryption_default_unknown_at_preview_counts_as_set",
+    ),
+    pytest.param(
+        [
+            ASSETS,
+            versioning(ASSETS),
+            _with(encryption(ASSETS), rules=["AES256", {"bucketKeyEnabled": True}]),
+            public_access_block(ASSETS),
+        ],
+        {},
+        [
+            f"{WHERE}: server-side encryption configuration ziggie-prod-assets-encryption applies no sseAlgorithm "
+            "of AES256, aws:kms or aws:kms:dsse by default; set rules[].applyServerSideEncryptionByDefault.sseAlgorithm"
+        ],
+        id="encryption_rule_that_is_no_object_applies_nothing",
+    ),
+    pytest.param(
+        [
+            *protected(ASSETS)[:3],
+            public_access_block(ASSETS, blockPublicPolicy=False),
+            _renamed(public_access_block(ASSETS), "ziggie-prod-assets-public-access-2"),
+        ],
+        {},
+        [],
+        id="a_complete_block_beside_a_weaker_one_protects_the_bucket",
+    ),
+    pytest.param(
+        [
+            *protected(ASSETS)[:3],
+            public_access_block(ASSETS, blockPublicPolicy=False, ignorePublicAcls=False),
+            _renamed(public_access_block(ASSETS, restrictPublicBuckets=False), "ziggie-prod-assets-public-access-2"),
+        ],
+        {},
+        [
+            f"{WHERE}: public access block ziggie-prod-assets-public-access-2 leaves 1 of 4 flags not true: "
+            "restrictPublicBuckets; set all 4 true"
+        ],
+        id="the_most_complete_of_two_weak_blocks_is_named",
+    ),
+    pytest.param(
+        [ASSETS, BACKUPS],
+        {"exempt": {"ziggie-prod-assets": "a public download mirror, rebuilt from git"}},
+        [m.replace("ziggie-prod-assets", "ziggie-prod-backups") for m in (NO_BLOCK, NO_ENCRYPTION, NO_VERSIONING)],
+        id="an_exempt_bucket_exempts_only_itself",
     ),
     pytest.param(_without(protected(ASSETS), "BucketPublicAccessBlock"), {}, [NO_BLOCK], id="public_block_missing"),
     pytest.param(
@@ -184,6 +272,12 @@ CASES = [
         id="versioning_of_either_bucket_gives_both_the_benefit_of_the_doubt",
     ),
     pytest.param(
+        [aws("aws:kms/key:Key", "assets-key", {"region": "eu-north-1", "enableKeyRotation": True}), ASSETS],
+        {},
+        [NO_BLOCK, NO_ENCRYPTION, NO_VERSIONING],
+        id="a_bucket_after_a_resource_of_another_kind_is_judged",
+    ),
+    pytest.param(
         [dataclasses.replace(ASSETS, type="aws:s3/bucketV2:BucketV2")],
         {},
         [NO_BLOCK, NO_ENCRYPTION, NO_VERSIONING],
@@ -228,6 +322,18 @@ def test_missing_protection_is_located_on_the_bucket_and_a_weak_one_on_its_resou
             "set versioningConfiguration.status to Enabled",
         ),
     }
+
+
+def test_missing_protection_is_reported_on_the_bucket_and_a_weak_one_on_its_resource_directly() -> None:
+    weak = versioning(ASSETS, "Suspended")
+    assert run_direct_located(bucket_protection.policy, [ASSETS, weak, encryption(ASSETS)], {}) == [
+        (NO_BLOCK, ASSETS.urn),
+        (
+            f'{WHERE}: no versioning enabled: BucketVersioning ziggie-prod-assets-versioning has status "Suspended"; '
+            "set versioningConfiguration.status to Enabled",
+            weak.urn,
+        ),
+    ]
 
 
 def test_unknown_config_key_is_an_error() -> None:

@@ -15,6 +15,7 @@ from policy_fixtures import (
     bucket,
     configure_leniently,
     container,
+    encryption,
     on_host,
     protected,
     reader_errors,
@@ -22,6 +23,7 @@ from policy_fixtures import (
     replication,
     replication_rule,
     run_direct,
+    run_direct_located,
     sm_secret,
 )
 from ziggie_policies import bucket_replication
@@ -95,8 +97,172 @@ def _no_region(target: RecordedResource) -> RecordedResource:
     return dataclasses.replace(target, inputs={k: v for k, v in target.inputs.items() if k != "region"})
 
 
+def _region(target: RecordedResource, region: Any) -> RecordedResource:
+    return dataclasses.replace(target, inputs={**target.inputs, "region": region})
+
+
+def _dsse_pair(**rule: Any) -> list[RecordedResource]:
+    """The pair with DSSE-KMS default encryption on both buckets."""
+    dsse = [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms:dsse"}}]
+    return [
+        r if r.type != ENCRYPTION else dataclasses.replace(r, inputs={**r.inputs, "rules": dsse}) for r in _pair(**rule)
+    ]
+
+
+# The replica is then a data bucket of its own that nothing replicates.
+REPLICA_ALONE = (
+    "bucket ziggie-prod-assets-replica (eu-west-1): not replicated; add a BucketReplicationConfig with an enabled "
+    "rule to a bucket in another region"
+)
+
+
+def _through_dependencies(destination: RecordedResource) -> list[RecordedResource]:
+    """ASSETS replicating to an unknown destination, the configuration with dependencies (on its
+    source and ``destination``) but no property dependencies."""
+    *rest, config = _to([destination], [replication_rule(UNKNOWN)])
+    return [*rest, dataclasses.replace(config, property_dependencies={}, dependencies=(ASSETS.urn, destination.urn))]
+
+
+def _depending_also_on(other: RecordedResource, resources: list[RecordedResource]) -> list[RecordedResource]:
+    """``resources`` with ``other`` protected beside them and the replication configuration also
+    depending on it (an explicit dependsOn), not through its rules."""
+    *rest, config = resources
+    depends = dataclasses.replace(config, dependencies=(*config.dependencies, other.urn))
+    return [*rest, *protected(other), depends]
+
+
+def _uncertain_encryption() -> RecordedResource:
+    """An SSE-KMS configuration whose bucket is not known and may be ASSETS's or REPLICA's."""
+    found = encryption(ASSETS, known=False)
+    name = "either-encryption"
+    return dataclasses.replace(
+        found,
+        name=name,
+        urn=found.urn.replace(found.name, name),
+        property_dependencies={"bucket": (ASSETS.urn, REPLICA.urn)},
+        dependencies=(ASSETS.urn, REPLICA.urn),
+    )
+
+
+def _of_either() -> list[RecordedResource]:
+    """Two buckets with generated names and a weak configuration whose bucket may be either's."""
+    logs = dataclasses.replace(
+        bucket("ziggie-prod-logs"), inputs={**bucket("ziggie-prod-logs").inputs, "bucket": UNKNOWN}
+    )
+    audit = dataclasses.replace(
+        bucket("ziggie-prod-audit"), inputs={**bucket("ziggie-prod-audit").inputs, "bucket": UNKNOWN}
+    )
+    config = replication(logs, [replication_rule(REPLICA, delete_markers=None)], destinations=[REPLICA], known=False)
+    config = dataclasses.replace(
+        config, property_dependencies={"bucket": (logs.urn, audit.urn), "rules": (REPLICA.urn,)}
+    )
+    return [logs, audit, *protected(REPLICA), config]
+
+
+NOT_HERE = (
+    f"{RULE} replicates to {{arn}}, which is not a bucket of this stack, so its region cannot be checked; "
+    "replicate to a bucket declared here in another region"
+)
+
 CASES = [
     pytest.param(_pair(), REQUIRED, [], id="cross_region_rule_with_rtc_metrics_and_delete_markers_passes"),
+    pytest.param(
+        _to([REPLICA], [replication_rule("arn:aws-cn:s3:::ziggie-prod-assets-replica")]),
+        REQUIRED,
+        [],
+        id="destination_named_by_a_china_partition_arn",
+    ),
+    pytest.param(
+        _to([REPLICA], [replication_rule("arn:aws-us-gov:s3:::ziggie-prod-assets-replica")]),
+        REQUIRED,
+        [],
+        id="destination_named_by_a_govcloud_arn",
+    ),
+    pytest.param(
+        _to([REPLICA], [replication_rule("arn:aws:s3:::ziggie-prod-assets-replica/logs")]),
+        REQUIRED,
+        [NOT_HERE.format(arn="arn:aws:s3:::ziggie-prod-assets-replica/logs"), REPLICA_ALONE],
+        id="object_arn_is_no_bucket",
+    ),
+    pytest.param(
+        _to([REPLICA], [replication_rule("arn:aws:s3:::")]),
+        REQUIRED,
+        [NOT_HERE.format(arn="arn:aws:s3:::"), REPLICA_ALONE],
+        id="arn_without_a_bucket_name",
+    ),
+    pytest.param(
+        _to([REPLICA], [replication_rule("ziggie-prod-assets-replica")]),
+        REQUIRED,
+        [NOT_HERE.format(arn="ziggie-prod-assets-replica"), REPLICA_ALONE],
+        id="bucket_name_where_an_arn_belongs",
+    ),
+    pytest.param(
+        _to([_region(REPLICA, UNKNOWN)], [replication_rule(REPLICA)]),
+        REQUIRED,
+        [],
+        id="destination_region_unknown_at_preview_is_not_compared",
+    ),
+    pytest.param(
+        [*protected(_region(ASSETS, UNKNOWN)), *protected(REPLICA), replication(ASSETS, [replication_rule(REPLICA)])],
+        REQUIRED,
+        [],
+        id="source_region_unknown_at_preview_is_not_compared",
+    ),
+    pytest.param(
+        [*protected(_no_region(ASSETS)), *protected(REPLICA), replication(ASSETS, [replication_rule(REPLICA)])],
+        REQUIRED,
+        [
+            'bucket ziggie-prod-assets (no region set): replication rule "to-dr" replicates to bucket '
+            "ziggie-prod-assets-replica (eu-west-1), so the regions cannot be compared; set region on both buckets"
+        ],
+        id="source_without_region_cannot_be_compared",
+    ),
+    pytest.param(
+        _pair(delete_markers="Disabled", rule_id=""),
+        REQUIRED,
+        [
+            f'{WHERE}: replication rules[0] does not replicate delete markers (status "Disabled"); '
+            "set deleteMarkerReplication.status to Enabled"
+        ],
+        id="rule_with_an_empty_id_is_named_by_index",
+    ),
+    pytest.param(_to([REPLICA], [UNKNOWN]), REQUIRED, [], id="rule_unknown_at_preview_is_not_judged"),
+    pytest.param(_pair(minutes=15.0), REQUIRED, [], id="rtc_minutes_as_a_float_are_15"),
+    pytest.param(
+        _pair(minutes="fifteen"),
+        REQUIRED,
+        [f"{RULE} sets Replication Time Control to 'fifteen' minutes; S3 offers exactly 15"],
+        id="rtc_minutes_not_a_number",
+    ),
+    pytest.param(
+        _pair(minutes=15.5),
+        REQUIRED,
+        [f"{RULE} sets Replication Time Control to 15.5 minutes; S3 offers exactly 15"],
+        id="rtc_minutes_a_fraction_over",
+    ),
+    pytest.param(
+        _pair(rtc=UNKNOWN, minutes=None),
+        REQUIRED,
+        [f"{RULE} sets no Replication Time Control time.minutes; set it to 15"],
+        id="rtc_status_unknown_minutes_still_required",
+    ),
+    pytest.param(
+        _pair(status=UNKNOWN, delete_markers=UNKNOWN, sse_kms=UNKNOWN),
+        REQUIRED,
+        [],
+        id="rule_settings_unknown_at_preview",
+    ),
+    pytest.param(_dsse_pair(sse_kms=None), REQUIRED, [KMS_NOT_SELECTED], id="dsse_kms_source_needs_kms_selection"),
+    pytest.param(_pair(replica_key=""), REQUIRED, [KMS_NO_KEY], id="empty_replica_key_names_none"),
+    pytest.param(
+        [*protected(ASSETS), *protected(BACKUPS)],
+        {**REQUIRED, "exempt": {"ziggie-prod-assets": "rebuilt from git by CI"}},
+        [
+            "bucket ziggie-prod-backups (eu-north-1): not replicated; add a BucketReplicationConfig with an enabled "
+            "rule to a bucket in another region"
+        ],
+        id="an_exempt_bucket_exempts_only_itself",
+    ),
     pytest.param(
         [*_pair(), *replicated_pair("ziggie-prod-backups", "ziggie-prod-backups-replica")],
         REQUIRED,
@@ -269,6 +435,47 @@ CASES = [
         id="unknown_destination_resolved_to_the_same_region",
     ),
     pytest.param(
+        _through_dependencies(SAME_REGION_COPY),
+        REQUIRED,
+        [
+            f"{RULE} replicates to ziggie-prod-assets-copy in eu-north-1, the bucket's own region; "
+            "replicate to a bucket in another region"
+        ],
+        id="unknown_destination_read_from_dependencies_leaving_out_the_source",
+    ),
+    pytest.param(
+        _depending_also_on(REPLICA, _to([SAME_REGION_COPY], [replication_rule(UNKNOWN)])),
+        REQUIRED,
+        [
+            f"{RULE} replicates to ziggie-prod-assets-copy in eu-north-1, the bucket's own region; "
+            "replicate to a bucket in another region",
+            REPLICA_ALONE,
+        ],
+        id="unknown_destination_read_from_what_the_rules_were_computed_from_not_every_dependency",
+    ),
+    pytest.param(
+        _depending_also_on(BACKUPS, _to([REPLICA], UNKNOWN)),
+        REQUIRED,
+        [
+            "bucket ziggie-prod-backups (eu-north-1): not replicated; add a BucketReplicationConfig with an enabled "
+            "rule to a bucket in another region"
+        ],
+        id="rules_unknown_make_replicas_of_what_they_were_computed_from_only",
+    ),
+    pytest.param(
+        [_uncertain_encryption(), *_pair(sse_kms=None)],
+        REQUIRED,
+        [KMS_NOT_SELECTED],
+        id="an_encryption_that_may_be_either_buckets_does_not_hide_the_next",
+    ),
+    pytest.param([ASSETS], REQUIRED, [NOT_REPLICATED], id="a_stack_of_one_bare_bucket"),
+    pytest.param(
+        _of_either(),
+        REQUIRED,
+        [],
+        id="configuration_that_may_be_either_buckets_replicates_both_and_judges_neither",
+    ),
+    pytest.param(
         _to(
             [REPLICA, SAME_REGION_COPY],
             [replication_rule(UNKNOWN), replication_rule(UNKNOWN, rule_id="copy")],
@@ -346,6 +553,18 @@ def test_unreplicated_bucket_is_located_on_the_bucket_and_a_weak_rule_on_its_con
             "rule to a bucket in another region",
         ),
     }
+
+
+def test_unreplicated_bucket_is_reported_on_the_bucket_and_a_weak_rule_on_its_configuration_directly() -> None:
+    pair = _pair(delete_markers=None)
+    assert run_direct_located(bucket_replication.policy, [*pair, *protected(BACKUPS)], REQUIRED) == [
+        (f"{RULE} does not replicate delete markers; set deleteMarkerReplication.status to Enabled", pair[-1].urn),
+        (
+            "bucket ziggie-prod-backups (eu-north-1): not replicated; add a BucketReplicationConfig with an enabled "
+            "rule to a bucket in another region",
+            BACKUPS.urn,
+        ),
+    ]
 
 
 def test_unknown_config_key_is_an_error() -> None:

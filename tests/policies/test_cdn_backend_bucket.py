@@ -6,8 +6,9 @@ import copy
 from typing import Any
 
 import pytest
-from policy_fixtures import UNKNOWN, bucket, gcp
+from policy_fixtures import UNKNOWN, bucket, gcp, run_direct
 from ziggie_policies import cdn_backend_bucket
+from ziggie_policies._support import PolicyConfigError
 
 from preflight.records import RecordedResource
 
@@ -30,7 +31,7 @@ def backend(**changes: Any) -> RecordedResource:
     inputs: dict[str, Any] = {"name": "cdn-backend", "bucketName": "ziggie-prod-cdn", "enableCdn": True}
     inputs["compressionMode"] = "AUTOMATIC"
     for key, value in changes.items():
-        if key in ("enableCdn", "compressionMode", "cdnPolicy"):
+        if key in ("name", "enableCdn", "compressionMode", "cdnPolicy"):
             inputs[key] = value
         elif value is None:
             policy.pop(key, None)
@@ -89,6 +90,29 @@ CASES = [
         id="no_cdn_policy",
     ),
     pytest.param([backend(cdnPolicy=UNKNOWN, enableCdn=UNKNOWN)], [], id="unknown_at_preview_is_skipped"),
+    pytest.param(
+        [backend(name="ziggie-prod-cdn-backend", compressionMode=None)],
+        ["backend bucket ziggie-prod-cdn-backend: compressionMode is unset, not AUTOMATIC"],
+        id="named_by_its_gcp_name_compression_unset",
+    ),
+    pytest.param(
+        [backend(name=None, enableCdn=False)],
+        [f"{WHO}: Cloud CDN is not enabled (enableCdn); every request would reach the bucket"],
+        id="without_a_name_named_by_its_resource_name",
+    ),
+    pytest.param(
+        [backend(name=UNKNOWN, serveWhileStale=None)],
+        [f"{WHO}: serveWhileStale unset s is shorter than 86400 s"],
+        id="name_unknown_at_preview_serve_stale_unset",
+    ),
+    pytest.param(
+        [backend(defaultTtl=UNKNOWN, maxTtl=2592001)],
+        [f"{WHO}: maxTtl 2592001 s exceeds 2592000 s"],
+        id="default_ttl_unknown_max_ttl_one_second_over",
+    ),
+    pytest.param(
+        [backend(defaultTtl=86400, maxTtl=2592000, serveWhileStale=86400)], [], id="ttls_exactly_at_the_bounds_pass"
+    ),
     pytest.param([bucket("ziggie-prod-assets")], [], id="not_applicable_to_other_resources"),
 ]
 
@@ -104,3 +128,20 @@ def test_bounds_come_from_config(run: Any) -> None:
         f"{WHO}: defaultTtl 86400 s exceeds 3600 s",
         f"{WHO}: no negative-caching TTL for 451",
     ]
+
+
+def test_allowed_cache_modes_come_from_config(run: Any) -> None:
+    config = {"cacheModes": ["CACHE_ALL_STATIC", "FORCE_CACHE_ALL"]}
+    assert run(cdn_backend_bucket.policy, [backend(cacheMode=None)], config) == [
+        f"{WHO}: cacheMode unset is not one of CACHE_ALL_STATIC, FORCE_CACHE_ALL"
+    ]
+    assert run(cdn_backend_bucket.policy, [backend(cacheMode="FORCE_CACHE_ALL")], config) == []
+
+
+def test_unknown_config_key_is_an_error() -> None:
+    with pytest.raises(PolicyConfigError) as caught:
+        run_direct(cdn_backend_bucket.policy, [backend()], {"maxTtl": 60})
+    assert str(caught.value) == (
+        "policy cdn-backend-bucket: unknown config key 'maxTtl' (known: cacheModes, maxDefaultTtl, maxMaxTtl, "
+        "minServeWhileStale, negativeCachingCodes)"
+    )

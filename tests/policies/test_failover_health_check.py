@@ -15,6 +15,7 @@ from policy_fixtures import (
     health_check,
     reader_errors,
     run_direct,
+    run_direct_located,
     sm_secret,
 )
 from ziggie_policies import failover_health_check
@@ -38,6 +39,23 @@ CHECK = "record api.ziggie.example A (set primary): PRIMARY failover record's he
 def _checked(check: RecordedResource) -> list[RecordedResource]:
     """A PRIMARY record whose healthCheckId was computed from ``check``."""
     return [check, failover_record("primary", "PRIMARY", UNKNOWN, check=check)]
+
+
+def _roles(record: RecordedResource, *roles: str) -> RecordedResource:
+    """The record with one failover routing policy per role, in that order."""
+    policies = [{"type": role} for role in roles]
+    return dataclasses.replace(record, inputs={**record.inputs, "failoverRoutingPolicies": policies})
+
+
+def _with(record: RecordedResource, **inputs: Any) -> RecordedResource:
+    return dataclasses.replace(record, inputs={**record.inputs, **inputs})
+
+
+def _depending_on_two_checks() -> list[RecordedResource]:
+    """A PRIMARY record whose id came from a TCP check, that also depends on a sound HTTPS check."""
+    tcp, https = health_check(type="TCP", resourcePath=None), health_check("other")
+    record = failover_record("primary", "PRIMARY", UNKNOWN, check=tcp)
+    return [tcp, https, dataclasses.replace(record, dependencies=(tcp.urn, https.urn))]
 
 
 def _simple_record() -> RecordedResource:
@@ -116,6 +134,57 @@ CASES = [
         id="http_check_by_name_needs_no_sni",
     ),
     pytest.param(_checked(health_check(type=UNKNOWN)), {}, [], id="check_type_unknown_at_preview_is_skipped"),
+    pytest.param(
+        [_roles(failover_record("primary", "PRIMARY", None), "SECONDARY", "PRIMARY")],
+        {},
+        [PRIMARY_MISSING.replace("failoverRoutingPolicies[0]", "failoverRoutingPolicies[1]")],
+        id="primary_policy_after_a_secondary_one_still_needs_a_check",
+    ),
+    pytest.param(
+        [_roles(failover_record("primary", "PRIMARY", None), "SECONDARY", "PRIMARY")],
+        STRICT,
+        [
+            SECONDARY_MISSING.replace("(set secondary)", "(set primary)"),
+            PRIMARY_MISSING.replace("failoverRoutingPolicies[0]", "failoverRoutingPolicies[1]"),
+        ],
+        id="each_policy_of_a_record_without_a_check_is_reported",
+    ),
+    pytest.param(
+        [
+            failover_record("api", "PRIMARY", None, name="app.ziggie.example"),
+            *_checked(health_check()),
+        ],
+        {},
+        [
+            "record app.ziggie.example A (set api): PRIMARY failover record (failoverRoutingPolicies[0]) has no "
+            "healthCheckId; Route 53 fails over only when the PRIMARY's health check fails"
+        ],
+        id="a_well_checked_record_does_not_hide_an_unchecked_one",
+    ),
+    pytest.param(
+        [_with(failover_record("primary", "PRIMARY", None), failoverRoutingPolicies=[UNKNOWN])],
+        STRICT,
+        [],
+        id="routing_policy_unknown_at_preview_is_skipped",
+    ),
+    pytest.param(
+        [failover_record("primary", "primary", None)], {}, [PRIMARY_MISSING], id="role_in_lower_case_is_the_role"
+    ),
+    pytest.param(
+        [_with(failover_record("primary", "PRIMARY", None), type=UNKNOWN, setIdentifier=UNKNOWN)],
+        {},
+        [
+            "record api.ziggie.example: PRIMARY failover record (failoverRoutingPolicies[0]) has no healthCheckId; "
+            "Route 53 fails over only when the PRIMARY's health check fails"
+        ],
+        id="type_and_set_unknown_at_preview_are_left_out_of_the_name",
+    ),
+    pytest.param(
+        _depending_on_two_checks(),
+        {},
+        [f"{CHECK} is TCP, which requests nothing; use an HTTPS check with a resourcePath such as /health"],
+        id="the_check_the_id_was_computed_from_among_two_the_record_depends_on",
+    ),
     pytest.param([_simple_record()], STRICT, [], id="not_applicable_to_a_simple_routing_record"),
     pytest.param(
         [bucket("ziggie-prod-assets"), sm_secret("ziggie/prod/api-key")],
@@ -167,3 +236,8 @@ def test_unknown_key_let_through_by_a_lenient_cli_fails_the_analysis(pack_sessio
     configure_leniently(pack_session, "failover-health-check", {"requireSecondary": True})
     with pytest.raises(AnalyzerError, match=r"unknown config key 'requireSecondary'"):
         pack_session.analyze_stack([failover_record("primary", "PRIMARY")])
+
+
+def test_violations_are_located_on_the_record() -> None:
+    record = failover_record("primary", "PRIMARY", None)
+    assert run_direct_located(failover_health_check.policy, [record], {}) == [(PRIMARY_MISSING, record.urn)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,13 @@ API_KEY = "secret ziggie/prod/api-key (eu-north-1)"
 WITH_DR = {"requireReplication": True, "drRegion": "eu-west-1"}
 REQUIRED = {"requireReplication": True}
 TAIL = "add a replica in another region"
+
+
+def _with(secret: RecordedResource, **inputs: Any) -> RecordedResource:
+    """The secret with ``inputs`` replaced (None drops one), e.g. a replicas list the fixture would not build."""
+    merged = {**secret.inputs, **inputs}
+    return dataclasses.replace(secret, inputs={k: v for k, v in merged.items() if v is not None})
+
 
 CASES = [
     pytest.param([sm_secret("ziggie/prod/api-key")], REQUIRED, [], id="replica_in_dr_region_passes"),
@@ -118,6 +126,60 @@ CASES = [
         REQUIRED,
         [],
         id="own_region_unknown_any_replica_counts",
+    ),
+    pytest.param(
+        [_with(sm_secret("ziggie/prod/api-key", replicas=()), name=None)],
+        REQUIRED,
+        [f"secret ziggie-prod-api-key (eu-north-1): not replicated; {TAIL}"],
+        id="without_a_name_named_by_its_resource_name",
+    ),
+    pytest.param(
+        [_with(sm_secret("ziggie/prod/api-key", replicas=()), name=UNKNOWN)],
+        REQUIRED,
+        [f"secret ziggie-prod-api-key (eu-north-1): not replicated; {TAIL}"],
+        id="name_unknown_at_preview_named_by_its_resource_name",
+    ),
+    pytest.param(
+        [_with(sm_secret("ziggie/prod/api-key"), replicas=[UNKNOWN])],
+        WITH_DR,
+        [],
+        id="whole_replica_unknown_at_preview_may_be_in_the_dr_region",
+    ),
+    pytest.param(
+        [_with(sm_secret("ziggie/prod/api-key"), replicas=[DR_REGION])],
+        REQUIRED,
+        [f"{API_KEY}: 1 replica, none outside eu-north-1; {TAIL}"],
+        id="replica_given_as_a_bare_string_names_no_region",
+    ),
+    pytest.param(
+        [sm_secret("ziggie/prod/api-key", replicas=("us-east-1", "ap-south-1"))],
+        WITH_DR,
+        [
+            "secret ziggie/prod/api-key (eu-north-1): no replica in the DR region eu-west-1 (replicas: ap-south-1, "
+            "us-east-1); add one"
+        ],
+        id="two_replicas_neither_in_the_dr_region",
+    ),
+    pytest.param(
+        [sm_secret("ziggie/prod/api-key", region="")],
+        REQUIRED,
+        [
+            "secret ziggie/prod/api-key (no region set): names no region, so its replicas (eu-west-1) may sit in "
+            "its own region; set region on the secret, or drRegion in this policy's config"
+        ],
+        id="empty_region_is_no_region",
+    ),
+    pytest.param(
+        [sm_secret("ziggie/prod/api-key", region=UNKNOWN, replicas=[{"kmsKeyId": "alias/x"}])],
+        REQUIRED,
+        [f"secret ziggie/prod/api-key (region unknown until the update): 1 replica, none with a region set; {TAIL}"],
+        id="own_region_unknown_and_no_replica_names_one",
+    ),
+    pytest.param(
+        [sm_secret("ziggie/prod/api-key", region=DR_REGION, replicas=(PRIMARY_REGION,))],
+        WITH_DR,
+        [],
+        id="secret_in_the_dr_region_replicated_elsewhere_passes",
     ),
     pytest.param(
         [bucket("ziggie-prod-assets"), failover_record("primary", "PRIMARY")],

@@ -13,9 +13,11 @@ from policy_fixtures import (
     on_host,
     replicated_pair,
     root,
+    run_direct,
     sm_secret,
 )
 from ziggie_policies import stack_environment
+from ziggie_policies._support import PolicyConfigError
 
 from preflight.records import RecordedResource
 
@@ -86,3 +88,11 @@ def test_stack_environment(
     run: Any, resources: list[RecordedResource], config: dict[str, Any], expected: list[str]
 ) -> None:
     assert run(stack_environment.policy, resources, config) == sorted(expected)
+
+
+def test_unknown_config_key_is_an_error() -> None:
+    with pytest.raises(PolicyConfigError) as caught:
+        run_direct(stack_environment.policy, [_root(STACK)], {"requireDR": True})
+    assert str(caught.value) == (
+        "policy stack-environment: unknown config key 'requireDR' (known: environment, requireDr)"
+    )
