@@ -213,10 +213,24 @@ class RecheckError(Exception):
 # the mutant, so recheck stops on them rather than record one.
 RECORDED = frozenset({0, 1, 3})
 TIMEOUT = 36
-PROTOCOL_TESTS = (
-    *("-m", "pytest", "--rootdir=.", "-x", "-q", "-p", "no:randomly", "-p", "no:cacheprovider"),
-    *("-p", "pipeline.protocol_tests", "tests/policies"),
-)
+PYTEST = ("-m", "pytest", "--rootdir=.", "-x", "-q", "-p", "no:randomly", "-p", "no:cacheprovider")
+PROTOCOL_TESTS = (*PYTEST, "-p", "pipeline.protocol_tests")
+POLICY_TESTS = "tests/policies"
+# Tests that run every policy through the pack (the committed stacks, the policy config).
+PACK_WIDE_TESTS = ("tests/policies/test_pack.py", "tests/policies/test_policy_config.py")
+
+
+def tests_for(module: str, cwd: Path) -> list[str]:
+    """The tests a mutant of `module` runs against: its policy's own tests and the pack-wide ones.
+
+    A policy's protocol cases configure and judge that policy alone, so another policy's tests
+    cannot see its mutant; a helper module (`_support`, `_cost`) has no tests of its own and is
+    reached by every policy, so its mutants run against all of tests/policies.
+    """
+    own = f"{POLICY_TESTS}/test_{module.rpartition('.')[2]}.py"
+    return [own, *PACK_WIDE_TESTS] if (cwd / own).is_file() else [POLICY_TESTS]
+
+
 # A mutant's time limit: this many times the clean run, and never under the floor (seconds).
 TIMEOUT_FACTOR = 5
 TIMEOUT_FLOOR = 60.0
@@ -255,8 +269,8 @@ def run_tests(command: Sequence[str], cwd: Path, mutant: str, timeout: float) ->
     return Outcome(process.returncode, time.monotonic() - start, output)
 
 
-def survivors(directory: Path, patterns: Iterable[str] = ()) -> list[tuple[str, Path]]:
-    """The pack's mutants mutmut left alive (survived or no tests), with their `.meta`,
+def survivors(directory: Path, patterns: Iterable[str] = ()) -> list[tuple[str, str, Path]]:
+    """The pack's mutants mutmut left alive (survived or no tests), with module and `.meta`,
     narrowed to mutant names matching any of `patterns` (fnmatch, as `mutmut run` matches)."""
     patterns = list(patterns)
     found = []
@@ -266,7 +280,7 @@ def survivors(directory: Path, patterns: Iterable[str] = ()) -> list[tuple[str, 
         for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
             wanted = not patterns or any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
             if wanted and status_by_exit_code[code] in SURVIVED:
-                found.append((name, meta))
+                found.append((module, name, meta))
     return found
 
 
@@ -285,6 +299,7 @@ def recheck(
     patterns: Iterable[str] = (),
     *,
     command: Sequence[str] = (sys.executable, *PROTOCOL_TESTS),
+    # A mutant's tests are appended to `command` (all of them for the clean run).
     timeout: float | None = None,
     log: Callable[[str], None] = print,
 ) -> Counter[str]:
@@ -299,7 +314,7 @@ def recheck(
     if not todo:
         log(f"recheck: no surviving mutant of {PACKAGE} to run the protocol tests against")
         return outcomes
-    clean = run_tests(command, cwd, "", CLEAN_TIMEOUT)
+    clean = run_tests([*command, POLICY_TESTS], cwd, "", CLEAN_TIMEOUT)
     if clean.exit_code != 0:
         tail = "\n".join(clean.output.splitlines()[-20:])
         raise RecheckError(f"the protocol tests fail without a mutant (exit {clean.exit_code}) in {cwd}:\n{tail}")
@@ -307,8 +322,8 @@ def recheck(
     log(
         f"recheck: {len(todo)} surviving mutants of {PACKAGE}, protocol tests {clean.seconds:.0f} s clean, {limit:.0f} s limit"
     )
-    for number, (name, meta) in enumerate(todo, 1):
-        outcome = run_tests(command, cwd, name, limit)
+    for number, (module, name, meta) in enumerate(todo, 1):
+        outcome = run_tests([*command, *tests_for(module, cwd)], cwd, name, limit)
         exit_code = TIMEOUT if outcome.exit_code is None else outcome.exit_code
         if exit_code not in RECORDED | {TIMEOUT}:
             raise RecheckError(

@@ -121,7 +121,7 @@ FAKE_TESTS = textwrap.dedent(
     import os, sys, time
     mutant = os.environ["MUTANT_UNDER_TEST"]
     with open("runs.txt", "a") as runs:
-        runs.write(mutant + "\\n")
+        runs.write(mutant + "|" + " ".join(sys.argv[1:]) + "\\n")
     if mutant.endswith("_killed"):
         sys.exit(1)
     if mutant.endswith("_crashes_pytest"):
@@ -146,6 +146,12 @@ def fake_tests(tmp_path: Path) -> list[str]:
 
 
 def runs(directory: Path) -> list[str]:
+    """The mutants the tests ran under, in order."""
+    return [line.partition("|")[0] for line in runs_with_tests(directory)]
+
+
+def runs_with_tests(directory: Path) -> list[str]:
+    """Each run as `<mutant>|<the test paths it was given>`."""
     return (directory / "mutants" / "runs.txt").read_text(encoding="utf-8").splitlines()
 
 
@@ -170,8 +176,20 @@ def test_recheck_records_the_protocol_tests_verdict_on_each_surviving_mutant_of_
     )
     # A survivor of config/ is not the pack's: mutmut's own run already ran every test that reaches it.
     write_meta(tmp_path, "config/units.py", {"config.units.x_parse__mutmut_1_killed": 0})
+    # A helper module with no tests of its own: every policy reaches it.
+    write_meta(tmp_path, "ziggie_policies/_support.py", {"ziggie_policies._support.x_prop__mutmut_1": 0})
+    (tmp_path / "mutants" / "tests" / "policies").mkdir(parents=True)
+    (tmp_path / "mutants" / "tests" / "policies" / "test_no_privileged.py").touch()
     outcomes = recheck(tmp_path, command=fake_tests(tmp_path), timeout=2, log=lambda line: None)
-    assert runs(tmp_path) == ["", f"{P}_1_killed", f"{P}_2_hangs", f"{P}_3_passes", f"{P}_4_crashes_pytest"]
+    own = "tests/policies/test_no_privileged.py tests/policies/test_pack.py tests/policies/test_policy_config.py"
+    assert runs_with_tests(tmp_path) == [
+        "|tests/policies",  # the clean run: every test
+        "ziggie_policies._support.x_prop__mutmut_1|tests/policies",
+        f"{P}_1_killed|{own}",
+        f"{P}_2_hangs|{own}",
+        f"{P}_3_passes|{own}",
+        f"{P}_4_crashes_pytest|{own}",
+    ]
     # mutmut's codes: 1 and 3 killed, 36 timeout, 0 survived (tested now, so no longer "no tests").
     assert exit_codes(tmp_path, PACK) == {
         f"{P}_1_killed": 1,
@@ -181,14 +199,14 @@ def test_recheck_records_the_protocol_tests_verdict_on_each_surviving_mutant_of_
         f"{P}_5_killed": 1,
         f"{P}_6_killed": None,
     }
-    assert outcomes == Counter({"killed": 2, "timeout": 1, "survived": 1})
+    assert outcomes == Counter({"killed": 2, "timeout": 1, "survived": 2})
     assert exit_codes(tmp_path, "config/units.py") == {"config.units.x_parse__mutmut_1_killed": 0}
     # mutmut itself reads the rewritten .meta (it refuses unknown keys) and so agrees with score.
     monkeypatch.chdir(tmp_path)
     data = SourceFileMutationData(path=PACK)
     data.load()
     assert data.exit_code_by_key[f"{P}_1_killed"] == 1
-    assert [(s.module, s.killed, s.tested) for s in scores(tmp_path)][1] == ("ziggie_policies.no_privileged", 4, 5)
+    assert [(s.module, s.killed, s.tested) for s in scores(tmp_path)][2] == ("ziggie_policies.no_privileged", 4, 5)
 
 
 def test_recheck_runs_only_the_mutants_the_patterns_name(tmp_path: Path) -> None:
