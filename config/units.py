@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Annotated, Final
 
@@ -195,11 +195,11 @@ def format_mem(n_bytes: int) -> str:
     if n_bytes > _INT64_MAX:
         raise ValueError(f"invalid byte count {n_bytes}: too large (at most 2**63 - 1)")
 
-    with localcontext(prec=80):  # n / 2**k has at most 19 integer and 50 fraction digits: exact
-        # An exact quotient has no trailing zeros: 1.5 GiB is "1.5", 768 MiB is "768".
-        units = [f"{Decimal(n_bytes) / mul:f}{suffix}" for suffix, mul in _FORMAT_UNITS]
     best = str(n_bytes)
-    for form in units:
+    # An exact quotient has no trailing zeros: 1.5 GiB is "1.5", 768 MiB is "768". One that needs
+    # more than the context's 28 digits is rounded, but is then longer than the byte count (at
+    # most 19 digits) anyway, so only exact forms can win.
+    for form in (f"{Decimal(n_bytes) / mul:f}{suffix}" for suffix, mul in _FORMAT_UNITS):
         # Strictly shorter, or as long with a whole mantissa: the first of equals (the byte
         # count, then the larger unit) stays. Within int64 a unit form that wins is always
         # exact, but never return one Docker would read differently.
