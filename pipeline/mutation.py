@@ -21,11 +21,13 @@ chosen by the MUTANT_UNDER_TEST variable its subprocess inherits.
 mutmut picks the tests for a mutant by the test functions that called its function in mutmut's
 own process (`src/mutmut/__main__.py`, `tests_for_mutant_names` over the stats run), so a test
 that reaches a function only in the pack's subprocess never runs against its mutants: they
-survive, or have no tests at all. `recheck` closes that gap after `mutmut run`: it runs the
-tests that start the pack (pipeline/protocol_tests.py) against each surviving mutant of the
-pack, with MUTANT_UNDER_TEST naming it as mutmut's own workers do, and records a kill in the
-mutant's `.meta` with mutmut's exit code for it, so `score`, `mutmut results` and `mutmut browse`
-agree.
+survive, or have no tests at all. So does a function run only while its module is imported
+(config/catalog.py builds the catalog once), as mutmut's workers import the modules before a
+mutant is chosen. `recheck` closes both gaps after `mutmut run`: it runs the tests that start
+the pack (pipeline/protocol_tests.py), or the import-time module's tests, in a fresh process
+against each surviving mutant of those modules, with MUTANT_UNDER_TEST naming it as mutmut's
+own workers do, and records a kill in the mutant's `.meta` with mutmut's exit code for it, so
+`score`, `mutmut results` and `mutmut browse` agree.
 
 `python -m pipeline.mutation stage DIR` builds the directory; `... recheck DIR [PATTERN ...]`
 rechecks the survivors; `... score DIR` prints, per module, the mutants killed of those tested,
@@ -218,6 +220,11 @@ PROTOCOL_TESTS = (*PYTEST, "-p", "pipeline.protocol_tests")
 POLICY_TESTS = "tests/policies"
 # Tests that run every policy through the pack (the committed stacks, the policy config).
 PACK_WIDE_TESTS = ("tests/policies/test_pack.py", "tests/policies/test_policy_config.py")
+# Modules whose functions run only while the module is imported: the catalog is built from
+# _check/_curl/_wget once, and mutmut's forked workers import every module before a mutant is
+# chosen, so no test in mutmut's run sees those mutants. A fresh pytest process imports the
+# module with MUTANT_UNDER_TEST already set.
+IMPORT_TIME_TESTS = {"config.catalog": ("tests/config/test_catalog.py",)}
 
 
 def tests_for(module: str, cwd: Path) -> list[str]:
@@ -227,6 +234,8 @@ def tests_for(module: str, cwd: Path) -> list[str]:
     cannot see its mutant; a helper module (`_support`, `_cost`) has no tests of its own and is
     reached by every policy, so its mutants run against all of tests/policies.
     """
+    if module in IMPORT_TIME_TESTS:
+        return list(IMPORT_TIME_TESTS[module])
     own = f"{POLICY_TESTS}/test_{module.rpartition('.')[2]}.py"
     return [own, *PACK_WIDE_TESTS] if (cwd / own).is_file() else [POLICY_TESTS]
 
@@ -270,12 +279,13 @@ def run_tests(command: Sequence[str], cwd: Path, mutant: str, timeout: float) ->
 
 
 def survivors(directory: Path, patterns: Iterable[str] = ()) -> list[tuple[str, str, Path]]:
-    """The pack's mutants mutmut left alive (survived or no tests), with module and `.meta`,
-    narrowed to mutant names matching any of `patterns` (fnmatch, as `mutmut run` matches)."""
+    """The mutants of the pack and of IMPORT_TIME_TESTS' modules that mutmut left alive (survived
+    or no tests), with module and `.meta`, narrowed to mutant names matching any of `patterns`
+    (fnmatch, as `mutmut run` matches them)."""
     patterns = list(patterns)
     found = []
     for module, meta in _metas(directory):
-        if module != PACKAGE and not module.startswith(f"{PACKAGE}."):
+        if module != PACKAGE and not module.startswith(f"{PACKAGE}.") and module not in IMPORT_TIME_TESTS:
             continue
         for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
             wanted = not patterns or any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
@@ -303,7 +313,8 @@ def recheck(
     timeout: float | None = None,
     log: Callable[[str], None] = print,
 ) -> Counter[str]:
-    """Run the protocol tests against each surviving mutant of the pack and record the verdicts.
+    """Run each surviving mutant of the pack (or of an import-time module) against its tests in a
+    fresh process, and record the verdicts.
 
     The tests run first with no mutant and must pass: a failure then says nothing of a mutant.
     Each verdict is written as soon as it is known, so an interrupted recheck keeps what it did.
@@ -312,16 +323,15 @@ def recheck(
     todo = survivors(directory, patterns)
     outcomes: Counter[str] = Counter()
     if not todo:
-        log(f"recheck: no surviving mutant of {PACKAGE} to run the protocol tests against")
+        log("recheck: no surviving mutant to run in a fresh process")
         return outcomes
-    clean = run_tests([*command, POLICY_TESTS], cwd, "", CLEAN_TIMEOUT)
+    everything = [POLICY_TESTS, *(test for tests in IMPORT_TIME_TESTS.values() for test in tests)]
+    clean = run_tests([*command, *everything], cwd, "", CLEAN_TIMEOUT)
     if clean.exit_code != 0:
         tail = "\n".join(clean.output.splitlines()[-20:])
         raise RecheckError(f"the protocol tests fail without a mutant (exit {clean.exit_code}) in {cwd}:\n{tail}")
     limit = timeout if timeout is not None else max(TIMEOUT_FLOOR, TIMEOUT_FACTOR * clean.seconds)
-    log(
-        f"recheck: {len(todo)} surviving mutants of {PACKAGE}, protocol tests {clean.seconds:.0f} s clean, {limit:.0f} s limit"
-    )
+    log(f"recheck: {len(todo)} surviving mutants, their tests {clean.seconds:.0f} s clean, {limit:.0f} s limit")
     for number, (module, name, meta) in enumerate(todo, 1):
         outcome = run_tests([*command, *tests_for(module, cwd)], cwd, name, limit)
         exit_code = TIMEOUT if outcome.exit_code is None else outcome.exit_code

@@ -180,10 +180,13 @@ def test_recheck_records_the_protocol_tests_verdict_on_each_surviving_mutant_of_
     write_meta(tmp_path, "ziggie_policies/_support.py", {"ziggie_policies._support.x_prop__mutmut_1": 0})
     (tmp_path / "mutants" / "tests" / "policies").mkdir(parents=True)
     (tmp_path / "mutants" / "tests" / "policies" / "test_no_privileged.py").touch()
+    # The catalog's builders run only at import: mutmut's forked workers never see their mutants.
+    write_meta(tmp_path, "config/catalog.py", {"config.catalog.x__check__mutmut_1_killed": 0})
     outcomes = recheck(tmp_path, command=fake_tests(tmp_path), timeout=2, log=lambda line: None)
     own = "tests/policies/test_no_privileged.py tests/policies/test_pack.py tests/policies/test_policy_config.py"
     assert runs_with_tests(tmp_path) == [
-        "|tests/policies",  # the clean run: every test
+        "|tests/policies tests/config/test_catalog.py",  # the clean run: every test
+        "config.catalog.x__check__mutmut_1_killed|tests/config/test_catalog.py",
         "ziggie_policies._support.x_prop__mutmut_1|tests/policies",
         f"{P}_1_killed|{own}",
         f"{P}_2_hangs|{own}",
@@ -199,14 +202,15 @@ def test_recheck_records_the_protocol_tests_verdict_on_each_surviving_mutant_of_
         f"{P}_5_killed": 1,
         f"{P}_6_killed": None,
     }
-    assert outcomes == Counter({"killed": 2, "timeout": 1, "survived": 2})
+    assert outcomes == Counter({"killed": 3, "timeout": 1, "survived": 2})
+    assert exit_codes(tmp_path, "config/catalog.py") == {"config.catalog.x__check__mutmut_1_killed": 1}
     assert exit_codes(tmp_path, "config/units.py") == {"config.units.x_parse__mutmut_1_killed": 0}
     # mutmut itself reads the rewritten .meta (it refuses unknown keys) and so agrees with score.
     monkeypatch.chdir(tmp_path)
     data = SourceFileMutationData(path=PACK)
     data.load()
     assert data.exit_code_by_key[f"{P}_1_killed"] == 1
-    assert [(s.module, s.killed, s.tested) for s in scores(tmp_path)][2] == ("ziggie_policies.no_privileged", 4, 5)
+    assert [(s.module, s.killed, s.tested) for s in scores(tmp_path)][3] == ("ziggie_policies.no_privileged", 4, 5)
 
 
 def test_recheck_runs_only_the_mutants_the_patterns_name(tmp_path: Path) -> None:
@@ -220,7 +224,7 @@ def test_recheck_with_no_survivor_runs_nothing(tmp_path: Path) -> None:
     write_meta(tmp_path, PACK, {f"{P}_1_killed": 1})
     lines: list[str] = []
     assert recheck(tmp_path, command=fake_tests(tmp_path), log=lines.append) == Counter()
-    assert lines == ["recheck: no surviving mutant of ziggie_policies to run the protocol tests against"]
+    assert lines == ["recheck: no surviving mutant to run in a fresh process"]
     assert not (tmp_path / "mutants" / "runs.txt").exists()
 
 
