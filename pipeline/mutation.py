@@ -311,7 +311,7 @@ def recheck(
     command: Sequence[str] = (sys.executable, *PROTOCOL_TESTS),
     # A mutant's tests are appended to `command` (all of them for the clean run).
     timeout: float | None = None,
-    log: Callable[[str], None] = print,
+    log: Callable[[str], None] = lambda line: print(line, flush=True),  # progress shows in CI's log as it goes
 ) -> Counter[str]:
     """Run each surviving mutant of the pack (or of an import-time module) against its tests in a
     fresh process, and record the verdicts.
