@@ -257,7 +257,11 @@ class Outcome:
 
 def run_tests(command: Sequence[str], cwd: Path, mutant: str, timeout: float) -> Outcome:
     """Run `command` in `cwd` with MUTANT_UNDER_TEST=`mutant` ("" for none), killing its whole
-    process group at `timeout`: the pack the tests start is a grandchild."""
+    process group at `timeout`: the pack the tests start is a grandchild.
+
+    A mutated function takes the variable before anything else (mutmut
+    `src/mutmut/mutation/trampoline.py`, get_mutant_under_test), in the pack's process too.
+    """
     env = {**os.environ, "MUTANT_UNDER_TEST": mutant}
     start = time.monotonic()
     with subprocess.Popen(
