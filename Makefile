@@ -58,11 +58,13 @@ reference: $(VENV)/.installed
 	$(PY) -m config.reference --write README.md
 
 # Mutation testing of policies/ziggie_policies/ and config/ (slow: CI runs it weekly), then the
-# score per module. MUTANTS narrows the run, e.g. MUTANTS='ziggie_policies.no_privileged.*'.
+# pack's survivors against the tests that start the pack (mutmut's selection cannot see them),
+# then the score per module. MUTANTS narrows the run, e.g. MUTANTS='ziggie_policies.no_privileged.*'.
 # pipeline/mutation.py says why mutmut runs in its own staging directory.
 MUTATION_DIR := .mutation
 MUTANTS ?=
 mutation: $(VENV)/.installed
 	$(PY) -m pipeline.mutation stage $(MUTATION_DIR)
 	cd $(MUTATION_DIR) && $(CURDIR)/$(VENV)/bin/mutmut run $(MUTANTS)
+	$(PY) -m pipeline.mutation recheck $(MUTATION_DIR) $(MUTANTS)
 	$(PY) -m pipeline.mutation score $(MUTATION_DIR)

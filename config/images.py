@@ -102,9 +102,8 @@ class ImageRef:
             ref = _reference.Reference.parse(s)
         except (_reference.InvalidReference, InvalidDigest) as exc:
             raise fail(str(exc)) from None
-        name: str | None = ref["name"]
-        if not name:  # pragma: no cover - the grammar requires a name
-            raise fail("repository name must have at least one component")
+        # The library's anchored grammar requires a name: a parsed reference always has one.
+        name: str = ref["name"]
         # Gap 2: the 255-character limit applies to the whole name.
         if len(name) > NAME_TOTAL_LENGTH_MAX:
             raise fail(f"repository name must not be more than {NAME_TOTAL_LENGTH_MAX} characters")

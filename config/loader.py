@@ -94,7 +94,7 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 
 def _pydantic_problems(error: ValidationError, prefix: tuple[str | int, ...] = ()) -> list[Problem]:
     problems: list[Problem] = []
-    for detail in error.errors(include_url=False):
+    for detail in error.errors():
         loc = prefix + tuple(detail["loc"])
         cause = (detail.get("ctx") or {}).get("error")
         if isinstance(cause, Problems):
@@ -184,7 +184,7 @@ def _cross_field_problems(raw: Mapping[str, Any], error: ValidationError) -> lis
     """
     bad: dict[tuple[str, str], set[str]] = {}
     stripped: set[str] = set()
-    for detail in error.errors(include_url=False):
+    for detail in error.errors():
         loc = tuple(detail["loc"])
         if loc[:1] in (("network",), ("logging",), ("features",), ("cloud",)):
             stripped.add(str(loc[0]))
@@ -225,7 +225,7 @@ def _cross_field_problems(raw: Mapping[str, Any], error: ValidationError) -> lis
         StackConfig.model_validate(copy)
     except ValidationError as retry:
         # Only StackConfig's own rule reports at the root; anything else is a stand-in's.
-        causes = [(d.get("ctx") or {}).get("error") for d in retry.errors(include_url=False) if d["loc"] == ()]
+        causes = [(d.get("ctx") or {}).get("error") for d in retry.errors() if d["loc"] == ()]
         return [
             Problem(key_path(sub), message) for c in causes if isinstance(c, Problems) for sub, message in c.problems
         ]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Annotated, Final
 
@@ -196,22 +196,15 @@ def format_mem(n_bytes: int) -> str:
         raise ValueError(f"invalid byte count {n_bytes}: too large (at most 2**63 - 1)")
 
     best = str(n_bytes)
-    best_key = (len(best), 0)  # (length, 1 if the mantissa has a fraction)
-    if n_bytes == 0:
-        return best
-    with localcontext() as ctx:
-        ctx.prec = 80  # n / 2**k has at most 50 fraction digits: exact
-        for suffix, mul in _FORMAT_UNITS:
-            mantissa = format(Decimal(n_bytes) / Decimal(mul), "f")
-            if "." in mantissa:
-                mantissa = mantissa.rstrip("0").rstrip(".")
-            candidate = mantissa + suffix
-            key = (len(candidate), 1 if "." in mantissa else 0)
-            # Defensive: within int64 a winning unit form is always exact (its
-            # mantissa is a float64 whenever it is shorter than the byte count),
-            # but never return a string that Docker would read differently.
-            if key < best_key and parse_ram(candidate) == n_bytes:
-                best, best_key = candidate, key
+    # An exact quotient has no trailing zeros: 1.5 GiB is "1.5", 768 MiB is "768". One that needs
+    # more than the context's 28 digits is rounded, but is then longer than the byte count (at
+    # most 19 digits) anyway, so only exact forms can win.
+    for form in (f"{Decimal(n_bytes) / mul:f}{suffix}" for suffix, mul in _FORMAT_UNITS):
+        # Strictly shorter, or as long with a whole mantissa: the first of equals (the byte
+        # count, then the larger unit) stays. Within int64 a unit form that wins is always
+        # exact, but never return one Docker would read differently.
+        if (len(form), "." in form) < (len(best), "." in best) and parse_ram(form) == n_bytes:
+            best = form
     return best
 
 

@@ -69,9 +69,24 @@ def test_cpus_form(cpus: str, sent: str, round_trips: bool) -> None:
     assert cpus_round_trips(Decimal(cpus)) is round_trips
 
 
-def test_nearest_values_are_one_digit_finer_and_round_trip() -> None:
-    assert nearest_round_tripping(Decimal("0.05")) == (Decimal("0.049"), Decimal("0.051"))
-    assert nearest_round_tripping(Decimal("0.04")) == (Decimal("0.039"), Decimal("0.041"))
+@pytest.mark.parametrize(
+    ("cpus", "below", "above"),
+    [
+        pytest.param("0.05", "0.049", "0.051", id="hundredths_offer_thousandths"),
+        pytest.param("0.04", "0.039", "0.041", id="reads_back_as_0_0"),
+        pytest.param("2", "1.9", "2.1", id="whole_cpus_offer_tenths"),
+        pytest.param("20", "19.9", "20.1", id="trailing_zero_is_no_decimal"),
+        pytest.param("0.1", None, "0.11", id="nothing_below_round_trips_above_zero"),
+        # 10.09 .. 10.01 read back as "10.1" (nine zeros in FloatString(9)): the search goes on to 10.
+        pytest.param("10.1", "10", "10.11", id="below_searched_down_to_a_whole_cpu"),
+        # 100.11 .. 100.19 read back as "100.1" or "100.2": the search goes up to 100.2.
+        pytest.param("100.1", "100.09", "100.2", id="above_searched_up_to_the_next_tenth"),
+    ],
+)
+def test_nearest_values_are_one_digit_finer_and_round_trip(cpus: str, below: str | None, above: str) -> None:
+    found = nearest_round_tripping(Decimal(cpus))
+    assert found == (None if below is None else Decimal(below), Decimal(above))
+    assert all(value is None or cpus_round_trips(value) for value in found)
 
 
 def test_every_round_tripping_form_parses_back_to_the_same_cpus() -> None:

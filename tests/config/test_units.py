@@ -193,17 +193,38 @@ def test_format_mem(n_bytes: int, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("n_bytes", "error"),
+    ("n_bytes", "error", "message"),
     [
-        pytest.param(-1, ValueError, id="negative"),
-        pytest.param(1 << 63, ValueError, id="beyond-int64"),
-        pytest.param(True, TypeError, id="bool"),
-        pytest.param(1.0, TypeError, id="float"),
+        pytest.param(-1, ValueError, "invalid byte count -1: must not be negative", id="negative"),
+        pytest.param(
+            1 << 63, ValueError, f"invalid byte count {1 << 63}: too large (at most 2**63 - 1)", id="beyond-int64"
+        ),
+        pytest.param(True, TypeError, "invalid byte count True: expected an int", id="bool"),
+        pytest.param(1.0, TypeError, "invalid byte count 1.0: expected an int", id="float"),
     ],
 )
-def test_format_mem_rejects(n_bytes: int, error: type[Exception]) -> None:
-    with pytest.raises(error, match="invalid byte count"):
+def test_format_mem_rejects(n_bytes: int, error: type[Exception], message: str) -> None:
+    with pytest.raises(error) as caught:
         format_mem(n_bytes)
+    assert str(caught.value) == message
+
+
+def test_format_mem_reads_the_largest_byte_count() -> None:
+    assert format_mem((1 << 63) - 1) == str((1 << 63) - 1)
+
+
+@pytest.mark.parametrize(
+    ("n_bytes", "message"),
+    [
+        pytest.param(True, "invalid byte count True: expected an int", id="bool-is-not-a-count"),
+        pytest.param(1.5, "invalid byte count 1.5: expected an int", id="float-is-not-a-count"),
+        pytest.param("1G", "invalid byte count '1G': expected an int", id="size-string-is-not-a-count"),
+    ],
+)
+def test_format_gib_rejects(n_bytes: int, message: str) -> None:
+    with pytest.raises(TypeError) as caught:
+        format_gib(n_bytes)
+    assert str(caught.value) == message
 
 
 @given(st.integers(min_value=0, max_value=(1 << 43) - 1))
