@@ -89,7 +89,8 @@ def nearest_round_tripping(cpus: Decimal) -> tuple[Decimal | None, Decimal]:
     """
     exponent = cpus.normalize().as_tuple().exponent
     places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-    step = Decimal(1).scaleb(-(places + 1))
+    # Docker takes whole NanoCPUs: past nine decimals there is no finer value to offer.
+    step = Decimal(1).scaleb(-min(places + 1, 9))
     below: Decimal | None = None
     candidate = cpus - step
     while candidate > 0:

@@ -81,6 +81,8 @@ def test_cpus_form(cpus: str, sent: str, round_trips: bool) -> None:
         pytest.param("10.1", "10", "10.11", id="below_searched_down_to_a_whole_cpu"),
         # 100.11 .. 100.19 read back as "100.1" or "100.2": the search goes up to 100.2.
         pytest.param("100.1", "100.09", "100.2", id="above_searched_up_to_the_next_tenth"),
+        # One NanoCPU reads back as "0": the step stays a whole NanoCPU rather than a tenth of one.
+        pytest.param("0.000000001", None, "0.000000011", id="nine_decimals_step_by_one_nanocpu"),
     ],
 )
 def test_nearest_values_are_one_digit_finer_and_round_trip(cpus: str, below: str | None, above: str) -> None:
