@@ -140,7 +140,7 @@ def service_name(props: Mapping[str, Any], resource_name: str) -> str:
 
 
 def to_decimal(value: Any) -> Decimal | None:
-    """An exact Decimal of a JSON number or decimal string; None when it is neither.
+    """An exact, finite Decimal of a JSON number or decimal string; None when it is neither.
 
     Numbers travel as protobuf doubles, so 3072 arrives as 3072.0 and 0.8 as the double
     nearest 0.8: ``repr`` gives the shortest string that round-trips, i.e. what was written.
@@ -150,14 +150,15 @@ def to_decimal(value: Any) -> Decimal | None:
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, str):
+        parsed = Decimal(repr(value))
+    elif isinstance(value, str):
         try:
             parsed = Decimal(value.strip())
         except InvalidOperation:
             return None
-        return parsed if parsed.is_finite() else None
-    return None
+    else:
+        return None
+    return parsed if parsed.is_finite() else None
 
 
 def two_places(value: Decimal, *, ceiling: bool = False) -> str:
@@ -171,7 +172,9 @@ def read_config(policy_name: str, schema: PolicyConfigSchema, given: Mapping[str
 
     The Pulumi CLI validates a policy's config against ``{"type": "object", "properties": ...,
     "required": ...}`` only, so a misspelt top-level key would otherwise be ignored in silence
-    and its default used. Raising here fails the Analyze call, which stops the preview.
+    and its default used. Raising here fails the Analyze call, which stops the preview. A
+    ``required`` key the CLI checks itself (pulumi/pulumi ``pkg/resource/analyzer/config.go``,
+    ``convertSchema``), as preflight's reader does.
     """
     unknown = sorted(set(given) - set(schema.properties))
     if unknown:
@@ -181,9 +184,6 @@ def read_config(policy_name: str, schema: PolicyConfigSchema, given: Mapping[str
         )
     config = {key: spec["default"] for key, spec in schema.properties.items() if "default" in spec}
     config.update(given)
-    missing = [key for key in schema.required or [] if key not in config]
-    if missing:
-        raise PolicyConfigError(f"policy {policy_name}: missing config key {', '.join(missing)}")
     return config
 
 

@@ -35,9 +35,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, NamedTuple
 
 from pulumi_policy import (
@@ -188,7 +189,7 @@ def value_problem(value: str) -> str | None:
 def _is_basic_credential(credential: str) -> bool:
     """RFC 7617: base64 of "user-id:password"."""
     try:
-        decoded = base64.b64decode(credential, validate=True).decode("utf-8")
+        decoded = base64.b64decode(credential, validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
         return False
     return ":" in decoded
@@ -276,12 +277,12 @@ def label_findings(labels: Any, rules: Rules) -> list[Finding]:
     return found
 
 
-def findings(props: Mapping[str, Any], rules: Rules) -> list[Finding]:
-    """Every plain-text secret of a container's props (raw, with their Secret markers)."""
+def findings(read: Callable[[str], Any], rules: Rules) -> list[Finding]:
+    """Every plain-text secret of a container whose props ``read`` gives (None for an absent key)."""
     return (
-        env_findings(props.get("envs"), rules)
-        + command_findings(props.get("command"), rules)
-        + label_findings(props.get("labels"), rules)
+        env_findings(read("envs"), rules)
+        + command_findings(read("command"), rules)
+        + label_findings(read("labels"), rules)
     )
 
 
@@ -308,31 +309,12 @@ def _rules(args: ResourceValidationArgs) -> Rules:
 def _remediate(args: ResourceValidationArgs) -> None:
     if args.resource_type != CONTAINER:
         return
-    found = findings(_raw(args.props), _rules(args))
+    found = findings(_raw(args.props).get, _rules(args))
     with _inspected_lock:
         _inspected[args.urn] = tuple(found)
     # Nothing is rewritten: a value that was plain text in the program has already been in
     # plain text wherever the program got it from, so quietly wrapping it would hide that.
     return
-
-
-class _Props(Mapping[str, Any]):
-    """The Analyze view of props read through :func:`prop`: unknowns become UNKNOWN."""
-
-    def __init__(self, props: Mapping[str, Any]) -> None:
-        self._props = props
-
-    def __getitem__(self, key: str) -> Any:
-        value = prop(self._props, key)
-        if value is None:
-            raise KeyError(key)
-        return value
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._props)
-
-    def __len__(self) -> int:
-        return len(self._props)
 
 
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -347,7 +329,7 @@ def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -
             report_violation(f"{who}: {finding.subject} {finding.problem}; pass it as a Pulumi secret", None)
         return
     # Analyze shows secrets unwrapped: without the remediation pass every candidate is unproven.
-    for finding in findings(_Props(args.props), rules):
+    for finding in findings(functools.partial(prop, args.props), rules):
         report_violation(
             f"{who}: {finding.subject} could not be checked: secret markers reach this policy "
             'only in the remediation pass (enforcement level "remediate")',

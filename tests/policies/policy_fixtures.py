@@ -479,12 +479,19 @@ def run_direct(
 
     ``remediate=False`` leaves out the remediation pass the engine runs before Analyze.
     """
+    return sorted(message for message, _ in run_direct_located(policy, resources, config, remediate=remediate))
+
+
+def run_direct_located(
+    policy: Policy, resources: Sequence[RecordedResource], config: Mapping[str, Any], *, remediate: bool = True
+) -> list[tuple[str, str | None]]:
+    """As :func:`run_direct`, each message with the URN the policy reported it against (or None)."""
     by_urn = {r.urn: r for r in resources}
     given = _wire(config)
-    messages: list[str] = []
+    messages: list[tuple[str, str | None]] = []
 
     def report(message: str, urn: str | None = None) -> None:
-        messages.append(message)
+        messages.append((message, urn))
 
     if isinstance(policy, ResourceValidationPolicy):
         for resource in resources:
@@ -540,7 +547,7 @@ def run_direct(
                 if urns
             }
         policy.validate(StackValidationArgs(stack, given), report)
-    return sorted(messages)
+    return sorted(messages, key=lambda located: (located[0], located[1] or ""))
 
 
 def run_protocol(
