@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Final
 
-from pulumi_policy import PolicyConfigSchema
+from pulumi_policy import PolicyConfigSchema, PolicyResource
 from pulumi_policy.proxy import (
     UNKNOWN_ARCHIVE_VALUE,
     UNKNOWN_ARRAY_VALUE,
@@ -114,6 +114,16 @@ def container_name(props: Mapping[str, Any], resource_name: str) -> str:
     """The Docker name of a container, or its Pulumi resource name when that is not known."""
     name = prop(props, "name")
     return name if isinstance(name, str) and name else resource_name
+
+
+def docker_host(resource: PolicyResource) -> Any:
+    """The ``host`` input of the docker provider ``resource`` is registered with: a non-empty
+    string, :data:`UNKNOWN` until the update runs, or None on the default provider."""
+    provider = resource.provider
+    if provider is None or provider.resource_type != DOCKER_PROVIDER:
+        return None
+    url = prop(provider.props, "host")
+    return url if url is UNKNOWN or (isinstance(url, str) and url) else None
 
 
 SERVICE_LABEL: Final = "ziggie.service"

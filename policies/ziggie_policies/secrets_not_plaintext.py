@@ -38,7 +38,7 @@ import binascii
 import functools
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, NamedTuple
 
 from pulumi_policy import (
@@ -47,7 +47,6 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
-    Secret,
 )
 from pulumi_policy.proxy import UnknownValueError
 
@@ -93,9 +92,6 @@ DEFAULT_NOT_SECRET_LAST_PARTS: Final = (
     "USERNAME",
     "ID",
 )
-# The wire form of a secret, as records and the engine write it.
-_SIG_KEY: Final = "4dabf18193072939515e22adb298388d"
-_SECRET_SIG: Final = "1b47061264138c4ac30d75fd1eb44270"
 
 _NAME_SEPARATORS: Final = re.compile(r"[_.\-]+")
 _VARIABLE_REFERENCE: Final = re.compile(r"^\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$")
@@ -149,10 +145,6 @@ class Finding(NamedTuple):
 
     subject: str
     problem: str
-
-
-def _is_secret(value: Any) -> bool:
-    return isinstance(value, Secret) or (isinstance(value, Mapping) and value.get(_SIG_KEY) == _SECRET_SIG)
 
 
 def _parts(name: str) -> list[str]:
@@ -214,19 +206,12 @@ def secret_looking(entry: str, rules: Rules) -> str | None:
     return "is plain text" if name_looks_secret(name, rules) and _carries_value(value) else None
 
 
-def _strings(seq: Any) -> Iterator[tuple[int, str]]:
-    """The known, non-secret strings of a list prop with their index; nothing for a secret list."""
-    if _is_secret(seq):
-        return
-    for index, entry in enumerate(elements(seq)):
-        if isinstance(entry, str) and not _is_secret(entry) and not is_unknown(entry):
-            yield index, entry
-
-
 def env_findings(envs: Any, rules: Rules) -> list[Finding]:
     found: list[Finding] = []
-    for _, entry in _strings(envs):
-        problem = secret_looking(entry, rules)
+    # A secret entry arrives as a Secret and a whole-list secret as a Secret holding the list,
+    # neither a string nor a list; an unknown one as UNKNOWN: only plain text is read.
+    for entry in elements(envs):
+        problem = secret_looking(entry, rules) if isinstance(entry, str) else None
         if problem is not None:
             found.append(Finding(f"envs entry {entry.partition('=')[0]}", problem))
     return found
@@ -236,8 +221,8 @@ def command_findings(command: Any, rules: Rules) -> list[Finding]:
     """Secrets in the command: a value after a secret-named flag, a NAME=value, a credential."""
     found: list[Finding] = []
     words: list[tuple[int, str]] = []
-    for index, element in enumerate(elements(command) if not _is_secret(command) else ()):
-        if _is_secret(element) or is_unknown(element) or not isinstance(element, str):
+    for index, element in enumerate(elements(command)):
+        if not isinstance(element, str):
             words.append((index, ""))  # a secret or unknown element is a value that is not plain
             continue
         words.extend((index, word.strip(_QUOTES)) for word in element.split())
@@ -245,12 +230,11 @@ def command_findings(command: Any, rules: Rules) -> list[Finding]:
         subject = f"command element {index}"
         problem = value_problem(word)
         if problem is None and "=" in word:
-            name, _, value = word.lstrip("-").partition("=")
+            name, _, value = word.partition("=")
             if name_looks_secret(name, rules) and _carries_value(value):
-                subject, problem = f"{subject} ({word.partition('=')[0]})", "is plain text"
+                subject, problem = f"{subject} ({name})", "is plain text"
         elif problem is None and word.startswith("-") and position + 1 < len(words):
-            flag = word.lstrip("-")
-            parts = _parts(flag)
+            parts = _parts(word)
             value = words[position + 1][1]
             # Only a flag whose last part is secret takes the next word as its secret value:
             # --requirepass x, --password x; not --no-auth-warning.
@@ -263,7 +247,7 @@ def command_findings(command: Any, rules: Rules) -> list[Finding]:
 
 def label_findings(labels: Any, rules: Rules) -> list[Finding]:
     found: list[Finding] = []
-    for entry in elements(labels) if not _is_secret(labels) else ():
+    for entry in elements(labels):
         if not isinstance(entry, Mapping):
             continue
         name, value = prop(entry, "label"), _raw(entry).get("value")

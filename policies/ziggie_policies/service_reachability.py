@@ -26,12 +26,12 @@ from pulumi_policy import (
 
 from ziggie_policies._support import (
     CONTAINER,
-    DOCKER_PROVIDER,
     HOST_LABEL,
     NAME_TO_REASON,
     NEEDS_LABEL,
     UNKNOWN,
     container_name,
+    docker_host,
     elements,
     label,
     prop,
@@ -68,12 +68,8 @@ class Placed:
 
 
 def _host(resource: PolicyResource) -> str:
-    provider = resource.provider
-    if provider is not None and provider.resource_type == DOCKER_PROVIDER:
-        url = prop(provider.props, "host")
-        if isinstance(url, str) and url:
-            return url
-    return "(default docker provider)"
+    url = docker_host(resource)
+    return url if isinstance(url, str) else "(default docker provider)"
 
 
 def _overlays(resources: Sequence[PolicyResource]) -> set[str]:

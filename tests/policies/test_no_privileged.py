@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from policy_fixtures import container, on_host, remote_image
+from policy_fixtures import UNKNOWN, container, on_host, remote_image
 from ziggie_policies import no_privileged
 
 from preflight.records import RecordedResource
@@ -38,6 +38,12 @@ CASES = [
         {},
         [f"container api: mounts the Docker socket /var/run/docker.sock (mounts[1]){TAIL}"],
         id="socket_bind_mount",
+    ),
+    pytest.param(
+        _svc("api", mounts=[UNKNOWN, SOCKET_MOUNT]),
+        {},
+        [f"container api: mounts the Docker socket /var/run/docker.sock (mounts[1]){TAIL}"],
+        id="socket_bind_mount_after_one_unknown_during_preview",
     ),
     pytest.param(
         _svc("api", volumes=[{"hostPath": "/run/docker.sock", "containerPath": "/var/run/docker.sock"}]),

@@ -183,9 +183,9 @@ def test_pack_rejects_unknown_key_directly() -> None:
 )
 def test_each_container_policy_names_itself_refusing_an_unknown_key(policy: Any) -> None:
     with pytest.raises(PackConfigError) as caught:
-        run_direct(policy, on_host("vps1", container("vps1", "app")), {"typo": 1})
+        run_direct(policy, on_host("vps1", container("vps1", "app")), {"typo": 1, "other": 2})
     known = ", ".join(sorted(policy.config_schema.properties))
-    assert str(caught.value) == f"policy {policy.name}: unknown config key 'typo' (known: {known})"
+    assert str(caught.value) == f"policy {policy.name}: unknown config key 'other', 'typo' (known: {known})"
 
 
 def test_pack_rejects_unknown_key_sent_by_a_lenient_cli(pack_session: PolicyPackSession) -> None:
