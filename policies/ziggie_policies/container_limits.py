@@ -62,7 +62,8 @@ def _shown(raw: Any, parsed: Decimal | None) -> str:
 
 def limit_violations(resource_name: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
     """The missing limits, over-limit reservations and unbounded swap of one container."""
-    who = f"container {container_name(props, resource_name)}"
+    name = container_name(props, resource_name)
+    who = f"container {name}"
     found: list[str] = []
 
     raw_memory = prop(props, "memory")
@@ -82,7 +83,7 @@ def limit_violations(resource_name: str, props: Mapping[str, Any], config: Mappi
         cpus = None
 
     allow_swap = config["allowSwap"]
-    swap_allowed = container_name(props, resource_name) in allow_swap or label(props, SERVICE_LABEL) in allow_swap
+    swap_allowed = name in allow_swap or label(props, SERVICE_LABEL) in allow_swap
     raw_swap = prop(props, "memorySwap")
     swap = to_decimal(raw_swap)
     if memory is not None and not swap_allowed and raw_swap is not UNKNOWN:

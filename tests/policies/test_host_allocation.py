@@ -316,10 +316,13 @@ POOL_CASES = [
         "policy host-allocation: host vps1 (ssh://deploy@203.0.113.10): the OS reserve leaves no pool",
         id="cpu_reserve_equal_to_cpus",
     ),
-    pytest.param(
-        {**KVM4, "memoryGiB": "big"},
-        "policy host-allocation: host vps1 (ssh://deploy@203.0.113.10): memoryGiB 'big' is not a number",
-        id="capacity_not_a_number",
+    *(
+        pytest.param(
+            {**KVM4, key: "big"},
+            f"policy host-allocation: host vps1 (ssh://deploy@203.0.113.10): {key} 'big' is not a number",
+            id=f"{key}_not_a_number",
+        )
+        for key in ("memoryGiB", "reserveMemoryGiB", "cpus", "reserveCpus")
     ),
 ]
 

@@ -12,7 +12,9 @@ from policy_fixtures import (
     STACK,
     UNKNOWN,
     container,
+    host,
     on_host,
+    provider,
     provider_ref,
     run_direct_located,
 )
@@ -147,6 +149,24 @@ CASES = [
             )
         ],
         id="fail_host_named_by_its_provider_without_a_host_label",
+    ),
+    pytest.param(
+        [
+            host("vps1"),
+            provider("vps1", ""),
+            svc("vps1", "grafana", "loki", host_label=False),
+            svc("vps1", "loki", host_label=False, networksAdvanced=[{"name": "logs"}]),
+        ],
+        {},
+        [
+            (
+                "container grafana needs loki, but they share no network (grafana on (default docker provider) joins "
+                "ziggie-network; loki on (default docker provider) joins logs); only an overlay network reaches "
+                "across hosts",
+                _urn("vps1", "grafana"),
+            )
+        ],
+        id="fail_provider_without_a_host_is_the_default_daemon",
     ),
     pytest.param(
         [
