@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Final
 
-from pulumi_policy import PolicyConfigSchema
+from pulumi_policy import PolicyConfigSchema, PolicyResource
 from pulumi_policy.proxy import (
     UNKNOWN_ARCHIVE_VALUE,
     UNKNOWN_ARRAY_VALUE,
@@ -116,6 +116,16 @@ def container_name(props: Mapping[str, Any], resource_name: str) -> str:
     return name if isinstance(name, str) and name else resource_name
 
 
+def docker_host(resource: PolicyResource) -> Any:
+    """The ``host`` input of the docker provider ``resource`` is registered with: a non-empty
+    string, :data:`UNKNOWN` until the update runs, or None on the default provider."""
+    provider = resource.provider
+    if provider is None or provider.resource_type != DOCKER_PROVIDER:
+        return None
+    url = prop(provider.props, "host")
+    return url if url is UNKNOWN or (isinstance(url, str) and url) else None
+
+
 SERVICE_LABEL: Final = "ziggie.service"
 NEEDS_LABEL: Final = "ziggie.needs"
 HOST_LABEL: Final = "ziggie.host"
@@ -140,7 +150,7 @@ def service_name(props: Mapping[str, Any], resource_name: str) -> str:
 
 
 def to_decimal(value: Any) -> Decimal | None:
-    """An exact Decimal of a JSON number or decimal string; None when it is neither.
+    """An exact, finite Decimal of a JSON number or decimal string; None when it is neither.
 
     Numbers travel as protobuf doubles, so 3072 arrives as 3072.0 and 0.8 as the double
     nearest 0.8: ``repr`` gives the shortest string that round-trips, i.e. what was written.
@@ -150,14 +160,15 @@ def to_decimal(value: Any) -> Decimal | None:
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, str):
+        parsed = Decimal(repr(value))
+    elif isinstance(value, str):
         try:
             parsed = Decimal(value.strip())
         except InvalidOperation:
             return None
-        return parsed if parsed.is_finite() else None
-    return None
+    else:
+        return None
+    return parsed if parsed.is_finite() else None
 
 
 def two_places(value: Decimal, *, ceiling: bool = False) -> str:
@@ -171,7 +182,9 @@ def read_config(policy_name: str, schema: PolicyConfigSchema, given: Mapping[str
 
     The Pulumi CLI validates a policy's config against ``{"type": "object", "properties": ...,
     "required": ...}`` only, so a misspelt top-level key would otherwise be ignored in silence
-    and its default used. Raising here fails the Analyze call, which stops the preview.
+    and its default used. Raising here fails the Analyze call, which stops the preview. A
+    ``required`` key the CLI checks itself (pulumi/pulumi ``pkg/resource/analyzer/config.go``,
+    ``convertSchema``), as preflight's reader does.
     """
     unknown = sorted(set(given) - set(schema.properties))
     if unknown:
@@ -181,9 +194,6 @@ def read_config(policy_name: str, schema: PolicyConfigSchema, given: Mapping[str
         )
     config = {key: spec["default"] for key, spec in schema.properties.items() if "default" in spec}
     config.update(given)
-    missing = [key for key in schema.required or [] if key not in config]
-    if missing:
-        raise PolicyConfigError(f"policy {policy_name}: missing config key {', '.join(missing)}")
     return config
 
 

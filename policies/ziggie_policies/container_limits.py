@@ -27,12 +27,13 @@ from pulumi_policy import (
 from ziggie_policies._support import (
     CONTAINER,
     NAME_TO_REASON,
+    SERVICE_LABEL,
     SHARES_PER_CPU,
     UNKNOWN,
     container_name,
+    label,
     prop,
     read_config,
-    service_name,
     to_decimal,
 )
 
@@ -59,13 +60,10 @@ def _shown(raw: Any, parsed: Decimal | None) -> str:
     return _plain(parsed) if parsed is not None else repr(raw)
 
 
-def limit_violations(
-    resource_type: str, resource_name: str, props: Mapping[str, Any], config: Mapping[str, Any] | None = None
-) -> list[str]:
+def limit_violations(resource_name: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
     """The missing limits, over-limit reservations and unbounded swap of one container."""
-    if resource_type != CONTAINER:
-        return []
-    who = f"container {container_name(props, resource_name)}"
+    name = container_name(props, resource_name)
+    who = f"container {name}"
     found: list[str] = []
 
     raw_memory = prop(props, "memory")
@@ -84,16 +82,18 @@ def limit_violations(
         found.append(f"{who}: CPU limit {_shown(raw_cpus, cpus)} is not a number of vCPU > 0")
         cpus = None
 
-    allow_swap = (config or {}).get("allowSwap", {})
-    swap_allowed = (
-        container_name(props, resource_name) in allow_swap or service_name(props, resource_name) in allow_swap
-    )
+    allow_swap = config["allowSwap"]
+    swap_allowed = name in allow_swap or label(props, SERVICE_LABEL) in allow_swap
     raw_swap = prop(props, "memorySwap")
     swap = to_decimal(raw_swap)
     if memory is not None and not swap_allowed and raw_swap is not UNKNOWN:
-        if raw_swap is None:
+        if raw_swap is None or swap == 0:
+            # The docker provider sends memory_swap only when GetOk finds it set, and GetOk
+            # takes 0 for unset (kreuzwerker/terraform-provider-docker
+            # internal/provider/resource_docker_container_funcs.go): 0 leaves Docker's default.
+            unset = "no memorySwap" if raw_swap is None else "memorySwap 0 is not sent"
             found.append(
-                f"{who}: no memorySwap; Docker then allows {_plain(memory)} MiB of swap on top of the "
+                f"{who}: {unset}; Docker then allows {_plain(memory)} MiB of swap on top of the "
                 f"{_plain(memory)} MiB limit; set memorySwap {_plain(memory)}"
             )
         elif swap is None or swap < 0:
@@ -126,7 +126,7 @@ def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -
     if args.resource_type != CONTAINER:
         return
     config = read_config(NAME, CONFIG_SCHEMA, args.get_config())
-    for message in limit_violations(args.resource_type, args.name, args.props, config):
+    for message in limit_violations(args.name, args.props, config):
         report_violation(message, None)
 
 

@@ -40,12 +40,12 @@ from pulumi_policy import (
 
 from ziggie_policies._support import (
     CONTAINER,
-    DOCKER_PROVIDER,
     MIB_PER_GIB,
     SHARES_PER_CPU,
     UNKNOWN,
     PolicyConfigError,
     container_name,
+    docker_host,
     prop,
     read_config,
     to_decimal,
@@ -129,7 +129,6 @@ class Consumer:
     """One container's claims on its host."""
 
     name: str
-    urn: str
     memory_gib: Decimal
     memory_reservation_gib: Decimal
     cpus: Decimal
@@ -170,19 +169,25 @@ def daemon_address(url: str) -> str:
     return f"{scheme}://{host}" + (f":{port}" if port else "")
 
 
+def _number(where: str, value: Any) -> Decimal:
+    """A number of this policy's config, which its schema types (the CLI checks it first)."""
+    number = to_decimal(value)
+    if number is None:
+        raise PolicyConfigError(f"policy {NAME}: {where} {value!r} is not a number")
+    return number
+
+
 def _pool(label: str, spec: Mapping[str, Any]) -> Pool:
-    values = {key: to_decimal(spec[key]) for key in _CAPACITY_KEYS}
-    if any(v is None for v in values.values()):  # pragma: no cover - the schema types them
-        raise PolicyConfigError(f"policy {NAME}: host {label}: capacity values must be numbers")
+    where = f"host {label}:"
     pool = Pool(
         label=label,
-        memory_gib=values["memoryGiB"] or Decimal(0),
-        reserve_memory_gib=values["reserveMemoryGiB"] or Decimal(0),
-        cpus=values["cpus"] or Decimal(0),
-        reserve_cpus=values["reserveCpus"] or Decimal(0),
+        memory_gib=_number(f"{where} memoryGiB", spec["memoryGiB"]),
+        reserve_memory_gib=_number(f"{where} reserveMemoryGiB", spec["reserveMemoryGiB"]),
+        cpus=_number(f"{where} cpus", spec["cpus"]),
+        reserve_cpus=_number(f"{where} reserveCpus", spec["reserveCpus"]),
     )
     if pool.memory_pool_gib <= 0 or pool.cpu_pool <= 0:
-        raise PolicyConfigError(f"policy {NAME}: host {label}: the OS reserve leaves no pool")
+        raise PolicyConfigError(f"policy {NAME}: {where} the OS reserve leaves no pool")
     return pool
 
 
@@ -202,22 +207,21 @@ def _pools(config: Mapping[str, Any]) -> dict[str, Pool]:
     return pools
 
 
-def _gib(mib: Any) -> Decimal:
-    value = to_decimal(mib)
-    return Decimal(0) if value is None or value < 0 else value / MIB_PER_GIB
+def _claim(value: Any) -> Decimal:
+    """What a container claims: nothing for an amount missing, not a number or below zero
+    (container-limits reports those)."""
+    number = to_decimal(value)
+    return Decimal(0) if number is None else max(number, Decimal(0))
 
 
 def _consumer(resource: PolicyResource) -> Consumer:
     props = resource.props
-    cpus = to_decimal(prop(props, "cpus"))
-    shares = to_decimal(prop(props, "cpuShares"))
     return Consumer(
         name=container_name(props, resource.name),
-        urn=resource.urn,
-        memory_gib=_gib(prop(props, "memory")),
-        memory_reservation_gib=_gib(prop(props, "memoryReservation")),
-        cpus=Decimal(0) if cpus is None or cpus < 0 else cpus,
-        cpu_reservation=Decimal(0) if shares is None or shares < 0 else shares / SHARES_PER_CPU,
+        memory_gib=_claim(prop(props, "memory")) / MIB_PER_GIB,
+        memory_reservation_gib=_claim(prop(props, "memoryReservation")) / MIB_PER_GIB,
+        cpus=_claim(prop(props, "cpus")),
+        cpu_reservation=_claim(prop(props, "cpuShares")) / SHARES_PER_CPU,
     )
 
 
@@ -232,26 +236,24 @@ def allocation_violations(resources: Sequence[PolicyResource], config: Mapping[s
     pools = _pools(config)
     configured = {daemon_address(spec["dockerHost"]): spec["dockerHost"] for spec in config["hosts"].values()}
     default = config["defaultHost"]
-    overcommit = to_decimal(config["cpuOvercommit"]) or Decimal(1)
+    overcommit = _number("cpuOvercommit", config["cpuOvercommit"])
 
     groups: dict[str, list[Consumer]] = {}
     report_urn: dict[str, str] = {}
     spellings: dict[str, list[str]] = {}
     for resource in sorted(containers, key=lambda r: r.urn):
-        provider = resource.provider
-        url: Any = None
-        if provider is not None and provider.resource_type == DOCKER_PROVIDER:
-            url = prop(provider.props, "host")
+        url = docker_host(resource)
         # A host only known once the update runs cannot be placed in any pool.
         if url is UNKNOWN:
             continue
-        written = url if isinstance(url, str) and url else ""
-        key = daemon_address(written) if written else ""
+        # The default provider's containers share one group, keyed and written "".
+        written = url or ""
+        key = daemon_address(written)
         groups.setdefault(key, []).append(_consumer(resource))
         if written not in spellings.setdefault(key, []):
             spellings[key].append(written)
         # The provider stands for the host, so the violation is located on it.
-        report_urn.setdefault(key, provider.urn if provider is not None else resource.urn)
+        report_urn.setdefault(key, resource.provider.urn if resource.provider is not None else resource.urn)
 
     violations: list[tuple[str, str]] = []
     for key in sorted(groups):

@@ -23,11 +23,12 @@ from pulumi_policy import (
 from ziggie_policies._support import (
     CONTAINER,
     NAME_TO_REASON,
+    SERVICE_LABEL,
     container_name,
     elements,
+    label,
     prop,
     read_config,
-    service_name,
 )
 
 NAME: Final = "no-privileged"
@@ -52,7 +53,8 @@ def privilege_violations(
     if resource_type != CONTAINER:
         return []
     name = container_name(props, resource_name)
-    if name in config["allowed"] or service_name(props, resource_name) in config["allowed"]:
+    # By Docker name, or by the service every per-host copy shares (service_name's label).
+    if name in config["allowed"] or label(props, SERVICE_LABEL) in config["allowed"]:
         return []
     who = f"container {name}"
     found: list[str] = []

@@ -142,7 +142,7 @@ def reference_problem(reference: str, floating: Floating, require_digest: bool) 
         parsed = _reference.Reference.parse(reference)
     except (_reference.InvalidReference, InvalidDigest) as exc:
         return f"is not a valid reference: {exc}"
-    name: str = parsed["name"] or ""
+    name: str = parsed["name"]
     if len(name) > _NAME_TOTAL_LENGTH_MAX:
         return f"is not a valid reference: repository name must not be more than {_NAME_TOTAL_LENGTH_MAX} characters"
     if _reference.ImageRegexps.ANCHORED_IDENTIFIER_REGEXP.match(reference):
@@ -168,20 +168,24 @@ def _repository(reference: Any) -> str | None:
         return None
 
 
+def _tracks_registry_digest(props: Mapping[str, Any], config: Mapping[str, Any]) -> bool:
+    """A remote image of a repository ``trackedTags`` lists, pulled again whenever its tag's
+    registry digest (in ``pullTriggers``) moves."""
+    if _repository(prop(props, "name")) not in config["trackedTags"]:
+        return False
+    return any(
+        t is UNKNOWN or (isinstance(t, str) and IMAGE_ID.match(t)) for t in elements(prop(props, "pullTriggers"))
+    )
+
+
 def image_violations(
     resource_type: str, resource_name: str, props: Mapping[str, Any], config: Mapping[str, Any]
 ) -> list[str]:
     """The violations of one resource's image reference."""
-    if resource_type not in (CONTAINER, REMOTE_IMAGE):
-        return []
-    tracked = False
     if resource_type == CONTAINER:
         reference, who = prop(props, "image"), f"container {container_name(props, resource_name)}"
     else:
         reference, who = prop(props, "name"), f"remote image {resource_name}"
-        triggers = list(elements(prop(props, "pullTriggers")))
-        allowed = _repository(prop(props, "name")) in config["trackedTags"]
-        tracked = allowed and any(t is UNKNOWN or (isinstance(t, str) and IMAGE_ID.match(t)) for t in triggers)
     # An image that is only known once the update runs (a standby's image read from the
     # primary's outputs, a pulled image's ID) is checked where it is produced, not guessed at here.
     if reference is UNKNOWN:
@@ -195,6 +199,7 @@ def image_violations(
         tuple(config["floatingTagPatterns"]),
         bool(config["allowBareMajor"]),
     )
+    tracked = resource_type == REMOTE_IMAGE and _tracks_registry_digest(props, config)
     problem = reference_problem(reference, floating, bool(config["requireDigest"]) and not tracked)
     return [] if problem is None else [f'{who}: image "{reference}" {problem}']
 

@@ -35,9 +35,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, NamedTuple
 
 from pulumi_policy import (
@@ -46,7 +47,6 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
-    Secret,
 )
 from pulumi_policy.proxy import UnknownValueError
 
@@ -92,9 +92,6 @@ DEFAULT_NOT_SECRET_LAST_PARTS: Final = (
     "USERNAME",
     "ID",
 )
-# The wire form of a secret, as records and the engine write it.
-_SIG_KEY: Final = "4dabf18193072939515e22adb298388d"
-_SECRET_SIG: Final = "1b47061264138c4ac30d75fd1eb44270"
 
 _NAME_SEPARATORS: Final = re.compile(r"[_.\-]+")
 _VARIABLE_REFERENCE: Final = re.compile(r"^\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$")
@@ -150,10 +147,6 @@ class Finding(NamedTuple):
     problem: str
 
 
-def _is_secret(value: Any) -> bool:
-    return isinstance(value, Secret) or (isinstance(value, Mapping) and value.get(_SIG_KEY) == _SECRET_SIG)
-
-
 def _parts(name: str) -> list[str]:
     return [part for part in _NAME_SEPARATORS.split(name.upper()) if part]
 
@@ -188,7 +181,7 @@ def value_problem(value: str) -> str | None:
 def _is_basic_credential(credential: str) -> bool:
     """RFC 7617: base64 of "user-id:password"."""
     try:
-        decoded = base64.b64decode(credential, validate=True).decode("utf-8")
+        decoded = base64.b64decode(credential, validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
         return False
     return ":" in decoded
@@ -213,19 +206,12 @@ def secret_looking(entry: str, rules: Rules) -> str | None:
     return "is plain text" if name_looks_secret(name, rules) and _carries_value(value) else None
 
 
-def _strings(seq: Any) -> Iterator[tuple[int, str]]:
-    """The known, non-secret strings of a list prop with their index; nothing for a secret list."""
-    if _is_secret(seq):
-        return
-    for index, entry in enumerate(elements(seq)):
-        if isinstance(entry, str) and not _is_secret(entry) and not is_unknown(entry):
-            yield index, entry
-
-
 def env_findings(envs: Any, rules: Rules) -> list[Finding]:
     found: list[Finding] = []
-    for _, entry in _strings(envs):
-        problem = secret_looking(entry, rules)
+    # A secret entry arrives as a Secret and a whole-list secret as a Secret holding the list,
+    # neither a string nor a list; an unknown one as UNKNOWN: only plain text is read.
+    for entry in elements(envs):
+        problem = secret_looking(entry, rules) if isinstance(entry, str) else None
         if problem is not None:
             found.append(Finding(f"envs entry {entry.partition('=')[0]}", problem))
     return found
@@ -235,8 +221,8 @@ def command_findings(command: Any, rules: Rules) -> list[Finding]:
     """Secrets in the command: a value after a secret-named flag, a NAME=value, a credential."""
     found: list[Finding] = []
     words: list[tuple[int, str]] = []
-    for index, element in enumerate(elements(command) if not _is_secret(command) else ()):
-        if _is_secret(element) or is_unknown(element) or not isinstance(element, str):
+    for index, element in enumerate(elements(command)):
+        if not isinstance(element, str):
             words.append((index, ""))  # a secret or unknown element is a value that is not plain
             continue
         words.extend((index, word.strip(_QUOTES)) for word in element.split())
@@ -244,12 +230,11 @@ def command_findings(command: Any, rules: Rules) -> list[Finding]:
         subject = f"command element {index}"
         problem = value_problem(word)
         if problem is None and "=" in word:
-            name, _, value = word.lstrip("-").partition("=")
+            name, _, value = word.partition("=")
             if name_looks_secret(name, rules) and _carries_value(value):
-                subject, problem = f"{subject} ({word.partition('=')[0]})", "is plain text"
+                subject, problem = f"{subject} ({name})", "is plain text"
         elif problem is None and word.startswith("-") and position + 1 < len(words):
-            flag = word.lstrip("-")
-            parts = _parts(flag)
+            parts = _parts(word)
             value = words[position + 1][1]
             # Only a flag whose last part is secret takes the next word as its secret value:
             # --requirepass x, --password x; not --no-auth-warning.
@@ -262,7 +247,7 @@ def command_findings(command: Any, rules: Rules) -> list[Finding]:
 
 def label_findings(labels: Any, rules: Rules) -> list[Finding]:
     found: list[Finding] = []
-    for entry in elements(labels) if not _is_secret(labels) else ():
+    for entry in elements(labels):
         if not isinstance(entry, Mapping):
             continue
         name, value = prop(entry, "label"), _raw(entry).get("value")
@@ -276,12 +261,12 @@ def label_findings(labels: Any, rules: Rules) -> list[Finding]:
     return found
 
 
-def findings(props: Mapping[str, Any], rules: Rules) -> list[Finding]:
-    """Every plain-text secret of a container's props (raw, with their Secret markers)."""
+def findings(read: Callable[[str], Any], rules: Rules) -> list[Finding]:
+    """Every plain-text secret of a container whose props ``read`` gives (None for an absent key)."""
     return (
-        env_findings(props.get("envs"), rules)
-        + command_findings(props.get("command"), rules)
-        + label_findings(props.get("labels"), rules)
+        env_findings(read("envs"), rules)
+        + command_findings(read("command"), rules)
+        + label_findings(read("labels"), rules)
     )
 
 
@@ -308,31 +293,12 @@ def _rules(args: ResourceValidationArgs) -> Rules:
 def _remediate(args: ResourceValidationArgs) -> None:
     if args.resource_type != CONTAINER:
         return
-    found = findings(_raw(args.props), _rules(args))
+    found = findings(_raw(args.props).get, _rules(args))
     with _inspected_lock:
         _inspected[args.urn] = tuple(found)
     # Nothing is rewritten: a value that was plain text in the program has already been in
     # plain text wherever the program got it from, so quietly wrapping it would hide that.
     return
-
-
-class _Props(Mapping[str, Any]):
-    """The Analyze view of props read through :func:`prop`: unknowns become UNKNOWN."""
-
-    def __init__(self, props: Mapping[str, Any]) -> None:
-        self._props = props
-
-    def __getitem__(self, key: str) -> Any:
-        value = prop(self._props, key)
-        if value is None:
-            raise KeyError(key)
-        return value
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._props)
-
-    def __len__(self) -> int:
-        return len(self._props)
 
 
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -347,7 +313,7 @@ def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -
             report_violation(f"{who}: {finding.subject} {finding.problem}; pass it as a Pulumi secret", None)
         return
     # Analyze shows secrets unwrapped: without the remediation pass every candidate is unproven.
-    for finding in findings(_Props(args.props), rules):
+    for finding in findings(functools.partial(prop, args.props), rules):
         report_violation(
             f"{who}: {finding.subject} could not be checked: secret markers reach this policy "
             'only in the remediation pass (enforcement level "remediate")',

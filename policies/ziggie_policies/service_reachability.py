@@ -26,12 +26,12 @@ from pulumi_policy import (
 
 from ziggie_policies._support import (
     CONTAINER,
-    DOCKER_PROVIDER,
     HOST_LABEL,
     NAME_TO_REASON,
     NEEDS_LABEL,
     UNKNOWN,
     container_name,
+    docker_host,
     elements,
     label,
     prop,
@@ -63,15 +63,13 @@ class Placed:
     urn: str
     host: str
     needs: tuple[str, ...]
-    networks: frozenset[tuple[str, str]] | None
+    networks: frozenset[tuple[str | None, str]] | None
+    """(host, network name) pairs; the host is None for an overlay, which spans the swarm."""
 
 
 def _host(resource: PolicyResource) -> str:
-    provider = resource.provider
-    url: Any = None
-    if provider is not None and provider.resource_type == DOCKER_PROVIDER:
-        url = prop(provider.props, "host")
-    return url if isinstance(url, str) and url else "(default docker provider)"
+    url = docker_host(resource)
+    return url if isinstance(url, str) else "(default docker provider)"
 
 
 def _overlays(resources: Sequence[PolicyResource]) -> set[str]:
@@ -87,13 +85,13 @@ def _overlays(resources: Sequence[PolicyResource]) -> set[str]:
 def _placed(resource: PolicyResource, overlays: set[str]) -> Placed:
     props = resource.props
     host = _host(resource)
-    networks: set[tuple[str, str]] | None = set()
+    networks: set[tuple[str | None, str]] | None = set()
     for entry in elements(prop(props, "networksAdvanced")):
         name = prop(entry, "name") if isinstance(entry, Mapping) else UNKNOWN
         if not isinstance(name, str):
             networks = None  # a network only known once the update runs: nothing to judge
             break
-        networks.add(("swarm", name) if name in overlays else (host, name))
+        networks.add((None, name) if name in overlays else (host, name))
     needs = label(props, NEEDS_LABEL)
     return Placed(
         name=container_name(props, resource.name),
@@ -125,7 +123,7 @@ def reachability_violations(resources: Sequence[PolicyResource], config: Mapping
         for need in p.needs:
             if need in external:
                 continue
-            copies = by_service.get(need, [])
+            copies = by_service.get(need)
             if not copies:
                 violations.append((f"container {p.name} needs {need}, which this stack does not deploy", p.urn))
                 continue

@@ -51,7 +51,28 @@ CASES = [
         ["container watchtower: no healthcheck; add one or exempt the container with a reason"],
         id="exemption_comes_only_from_config",
     ),
+    pytest.param(
+        _svc("postgres", healthcheck=["CMD", "true"]),
+        {},
+        ["container postgres: healthcheck has no tests"],
+        id="healthcheck_not_an_object_has_no_tests",
+    ),
+    pytest.param(
+        _svc("postgres", name=None, healthcheck=None),
+        {},
+        ["container vps1-postgres: no healthcheck; add one or exempt the container with a reason"],
+        id="unnamed_container_is_named_by_its_resource",
+    ),
+    pytest.param(
+        _svc("watchtower", name=None, healthcheck=None),
+        {"exempt": {"vps1-watchtower": "nothing to probe"}},
+        [],
+        id="unnamed_container_exempted_by_its_resource_name",
+    ),
     pytest.param(_svc("postgres", healthcheck=UNKNOWN), {}, [], id="unknown_during_preview_is_skipped"),
+    pytest.param(
+        _svc("postgres", healthcheck={"tests": UNKNOWN}), {}, [], id="tests_unknown_during_preview_are_skipped"
+    ),
     pytest.param(on_host("vps1", remote_image("vps1", "app", "app:1")), {}, [], id="not_applicable_to_images"),
 ]
 

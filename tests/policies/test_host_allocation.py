@@ -14,6 +14,7 @@ from policy_fixtures import (
     on_host,
     provider,
     run_direct,
+    run_direct_located,
     seed_containers,
 )
 from ziggie_policies import host_allocation
@@ -92,6 +93,17 @@ CASES = [
         _split_seed(), {**PROD_CONFIG, "cpuOvercommit": 1.3}, [], id="cpu_overcommit_admits_limits_as_ceilings"
     ),
     pytest.param(
+        _split_seed(),
+        {**PROD_CONFIG, "cpuOvercommit": 1.05},
+        [
+            (
+                f"{VPS1}: CPU limits 3.70 vCPU exceed 3.68 vCPU, {CPU_POOL} x 1.05 overcommit; "
+                "largest: ziggie-api 1.00 vCPU, mcp-gateway 0.80 vCPU, postgres 0.80 vCPU"
+            )
+        ],
+        id="cpu_limits_over_the_overcommitted_pool",
+    ),
+    pytest.param(
         on_host("vps1", container("vps1", "a", memory=512, memoryReservation=15360)),
         PROD_CONFIG,
         [f"{VPS1}: memory reservations 15.00 GiB exceed {MEMORY_POOL}; largest: a 15.00 GiB"],
@@ -168,6 +180,52 @@ CASES = [
         ],
         id="unlisted_aliases_share_the_default_pool",
     ),
+    pytest.param(
+        on_host(
+            "vps1",
+            container("vps1", "a", memory=14336, memoryReservation=14336, cpus="3.5", cpuShares=3584),
+            container("vps1", "b", memory=None, memoryReservation=None, cpus=None, cpuShares=None),
+            container("vps1", "c", memory=0, memoryReservation=0, cpus="0", cpuShares=0),
+            container("vps1", "d", memory=-512, memoryReservation=-256, cpus="-1", cpuShares=-2, memorySwap=512),
+            container("vps1", "e", memory="lots", memoryReservation="some", cpus="fast", cpuShares="many"),
+        ),
+        PROD_CONFIG,
+        [],
+        id="exactly_the_pool_fits_and_missing_zero_negative_or_bad_amounts_claim_nothing",
+    ),
+    pytest.param(
+        [host("vps1"), provider("vps1", UNKNOWN), *seed_containers("vps1"), *on_host("vps2", *seed_containers("vps2"))],
+        PROD_CONFIG,
+        [f"host vps2 ({HOSTS['vps2']}): {SEED_MEMORY}", f"host vps2 ({HOSTS['vps2']}): {SEED_CPU}"],
+        id="hosts_after_one_unknown_during_preview_are_checked",
+    ),
+    pytest.param(
+        on_host(
+            "vps1",
+            container("vps1", "a", memory=512, memoryReservation=15360),
+            container("vps1", "b", name=None, memoryReservation=1024),
+            container("vps1", "c", memoryReservation=None),
+        ),
+        PROD_CONFIG,
+        [f"{VPS1}: memory reservations 16.00 GiB exceed {MEMORY_POOL}; largest: a 15.00 GiB, vps1-b 1.00 GiB"],
+        id="largest_names_unnamed_containers_by_resource_and_leaves_out_those_claiming_nothing",
+    ),
+    pytest.param(
+        on_host("vps1", container("vps1", "a", memory=512, memoryReservation=256, cpus="0.5", cpuShares=512)),
+        {
+            "hosts": {
+                "vps1": {
+                    "dockerHost": HOSTS["vps1"],
+                    "memoryGiB": 1,
+                    "cpus": 1,
+                    "reserveMemoryGiB": 0.5,
+                    "reserveCpus": 0.5,
+                }
+            }
+        },
+        [],
+        id="pool_under_one_gib_and_one_vcpu_still_a_pool",
+    ),
     pytest.param(on_host("vps1"), PROD_CONFIG, [], id="not_applicable_without_containers"),
 ]
 
@@ -208,6 +266,9 @@ def test_seed_violation_is_located_on_the_host_provider(pack_session: PolicyPack
         pytest.param(" unix:///var/run/docker.sock/ ", "unix:///var/run/docker.sock", id="unix_trailing_slash"),
         pytest.param("ssh://host:port", "ssh://host:port", id="unparseable_port_compared_as_written"),
         pytest.param("vps1", "vps1", id="no_scheme_compared_as_written"),
+        pytest.param("//203.0.113.10", "//203.0.113.10", id="host_without_scheme_compared_as_written"),
+        pytest.param("ssh://", "ssh://", id="scheme_without_host_compared_as_written"),
+        pytest.param("unix://", "unix:///", id="unix_without_path_is_the_root"),
     ],
 )
 def test_daemon_address(written: str, daemon: str) -> None:
@@ -227,3 +288,54 @@ def test_two_config_hosts_on_one_daemon_are_refused() -> None:
         "policy host-allocation: hosts vps1 and vps1b have the same daemon ssh://203.0.113.10:22 "
         "(dockerHost ssh://root@203.0.113.10:22)"
     )
+
+
+def test_violations_are_located_on_the_host_provider_or_the_first_container() -> None:
+    resources = [
+        *on_host("vps1", *seed_containers("vps1")),
+        *(_default_provider(c) for c in seed_containers("vps2")),
+    ]
+    located = run_direct_located(host_allocation.policy, resources, PROD_CONFIG)
+    first_on_default = min(c.urn for c in seed_containers("vps2"))
+    assert sorted((message.partition(": ")[0], urn) for message, urn in located) == [
+        ("host (default docker provider)", first_on_default),
+        ("host (default docker provider)", first_on_default),
+        (VPS1, provider("vps1").urn),
+        (VPS1, provider("vps1").urn),
+    ]
+
+
+POOL_CASES = [
+    pytest.param(
+        {**KVM4, "reserveMemoryGiB": 16},
+        "policy host-allocation: host vps1 (ssh://deploy@203.0.113.10): the OS reserve leaves no pool",
+        id="memory_reserve_equal_to_memory",
+    ),
+    pytest.param(
+        {**KVM4, "reserveCpus": 4},
+        "policy host-allocation: host vps1 (ssh://deploy@203.0.113.10): the OS reserve leaves no pool",
+        id="cpu_reserve_equal_to_cpus",
+    ),
+    *(
+        pytest.param(
+            {**KVM4, key: "big"},
+            f"policy host-allocation: host vps1 (ssh://deploy@203.0.113.10): {key} 'big' is not a number",
+            id=f"{key}_not_a_number",
+        )
+        for key in ("memoryGiB", "reserveMemoryGiB", "cpus", "reserveCpus")
+    ),
+]
+
+
+@pytest.mark.parametrize(("capacity", "error"), POOL_CASES)
+def test_a_host_without_a_pool_is_a_config_error(capacity: dict[str, Any], error: str) -> None:
+    config = {"hosts": {"vps1": {"dockerHost": HOSTS["vps1"], **capacity}}}
+    with pytest.raises(PolicyConfigError) as caught:
+        run_direct(host_allocation.policy, on_host("vps1", *seed_containers("vps1")), config)
+    assert str(caught.value) == error
+
+
+def test_overcommit_not_a_number_is_a_config_error() -> None:
+    with pytest.raises(PolicyConfigError) as caught:
+        run_direct(host_allocation.policy, on_host("vps1", *seed_containers("vps1")), {"cpuOvercommit": "lots"})
+    assert str(caught.value) == "policy host-allocation: cpuOvercommit 'lots' is not a number"

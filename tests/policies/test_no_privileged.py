@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from policy_fixtures import container, on_host, remote_image
+from policy_fixtures import UNKNOWN, container, on_host, remote_image
 from ziggie_policies import no_privileged
 
 from preflight.records import RecordedResource
@@ -40,6 +40,12 @@ CASES = [
         id="socket_bind_mount",
     ),
     pytest.param(
+        _svc("api", mounts=[UNKNOWN, SOCKET_MOUNT]),
+        {},
+        [f"container api: mounts the Docker socket /var/run/docker.sock (mounts[1]){TAIL}"],
+        id="socket_bind_mount_after_one_unknown_during_preview",
+    ),
+    pytest.param(
         _svc("api", volumes=[{"hostPath": "/run/docker.sock", "containerPath": "/var/run/docker.sock"}]),
         {},
         [f"container api: mounts the Docker socket /run/docker.sock (volumes[0]){TAIL}"],
@@ -60,6 +66,36 @@ CASES = [
             f"container grafana: runs privileged{TAIL}",
         ],
         id="allowance_is_by_name_only",
+    ),
+    pytest.param(
+        _svc("api", volumes=[{"hostPath": "/mnt/nvme/ziggie/api", "containerPath": "/data"}]),
+        {},
+        [],
+        id="other_host_path_volumes_pass",
+    ),
+    pytest.param(
+        _svc("api", volumes=["/var/run/docker.sock:/var/run/docker.sock"], mounts=["/run/docker.sock"]),
+        {},
+        [],
+        id="entries_that_are_not_objects_mount_nothing",
+    ),
+    pytest.param(
+        _svc("api", name=None, privileged=True),
+        {},
+        [f"container vps1-api: runs privileged{TAIL}"],
+        id="unnamed_container_is_named_by_its_resource",
+    ),
+    pytest.param(
+        _svc("cadvisor", labels=[{"label": "ziggie.service", "value": "metrics"}], privileged=True),
+        ALLOWED,
+        [],
+        id="allowed_by_docker_name_whatever_the_service",
+    ),
+    pytest.param(
+        _svc("cadvisor-vps2", labels=[{"label": "ziggie.service", "value": "cadvisor"}], privileged=True),
+        ALLOWED,
+        [],
+        id="allowed_by_service_for_a_per_host_copy",
     ),
     pytest.param(on_host("vps1", remote_image("vps1", "app", "app:1")), {}, [], id="not_applicable_to_images"),
 ]

@@ -255,6 +255,26 @@ CASES = [
     ),
     pytest.param(_image(f"app:{'cd' * 20}"), {}, [], id="tag_of_a_git_commit_passes"),
     pytest.param(_image(f"app:sha256-{'ab' * 32}@{DIGEST}"), {}, [], id="real_digest_pins_a_lookalike_tag"),
+    pytest.param(_image(""), {}, [_msg("", INVALID + "it is empty")], id="empty_reference_is_invalid"),
+    pytest.param(_image(f"x/{'a' * 253}:1.0.0"), {}, [], id="name_of_exactly_255_characters_passes"),
+    pytest.param(
+        _image(f"x/{'a' * 254}:1.0.0"),
+        {},
+        [_msg(f"x/{'a' * 254}:1.0.0", INVALID + "repository name must not be more than 255 characters")],
+        id="name_of_256_characters_is_invalid",
+    ),
+    pytest.param(
+        on_host("vps1", container("vps1", "app", name=None, image="app")),
+        {},
+        [f'container vps1-app: image "app" {UNPINNED}'],
+        id="unnamed_container_is_named_by_its_resource",
+    ),
+    pytest.param(
+        on_host("vps1", remote_image("vps1", "app", None)),
+        {},
+        ["remote image vps1-app-image: image is not set"],
+        id="remote_image_without_a_name",
+    ),
     pytest.param(_image(UNKNOWN), {}, [], id="unknown_during_preview_is_skipped"),
     pytest.param(on_host("vps1"), {}, [], id="not_applicable_to_providers_and_components"),
 ]

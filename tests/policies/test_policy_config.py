@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 from policy_fixtures import container, on_host, run_direct
 from pulumi.runtime.proto import analyzer_pb2
-from ziggie_policies import pinned_images
+from ziggie_policies import (
+    container_limits,
+    healthcheck_required,
+    host_allocation,
+    no_privileged,
+    pinned_images,
+    secrets_not_plaintext,
+    service_reachability,
+)
 from ziggie_policies._support import PolicyConfigError as PackConfigError
 
 from preflight.analyzer import (
@@ -158,6 +166,26 @@ def test_pack_rejects_unknown_key_directly() -> None:
         str(caught.value)
         == "policy pinned-images: unknown config key 'floatingTag' (known: allowBareMajor, floatingTagPatterns, floatingTags, requireDigest, trackedTags)"
     )
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        container_limits.policy,
+        healthcheck_required.policy,
+        host_allocation.policy,
+        no_privileged.policy,
+        pinned_images.policy,
+        secrets_not_plaintext.policy,
+        service_reachability.policy,
+    ],
+    ids=lambda policy: policy.name,
+)
+def test_each_container_policy_names_itself_refusing_an_unknown_key(policy: Any) -> None:
+    with pytest.raises(PackConfigError) as caught:
+        run_direct(policy, on_host("vps1", container("vps1", "app")), {"typo": 1, "other": 2})
+    known = ", ".join(sorted(policy.config_schema.properties))
+    assert str(caught.value) == f"policy {policy.name}: unknown config key 'other', 'typo' (known: {known})"
 
 
 def test_pack_rejects_unknown_key_sent_by_a_lenient_cli(pack_session: PolicyPackSession) -> None:

@@ -230,6 +230,92 @@ CASES = [
         ],
         id="labels",
     ),
+    pytest.param(
+        _envs(secret("POSTGRES_PASSWORD=xxx"), "DB_PASSWORD=abc==", "API_TOKEN=x=y"),
+        {},
+        [_plain("DB_PASSWORD"), _plain("API_TOKEN")],
+        id="value_containing_equals_after_a_secret_entry",
+    ),
+    pytest.param(
+        _envs('DB_PASSWORD=""', "API_TOKEN=''", "PASSPHRASE_KEY='$PASSPHRASE'"),
+        {},
+        [],
+        id="quoted_empty_value_or_reference_passes",
+    ),
+    pytest.param(
+        on_host("vps1", container("vps1", "postgres", name=None, envs=["POSTGRES_PASSWORD=xxx"])),
+        {},
+        [
+            "container vps1-postgres: envs entry POSTGRES_PASSWORD is plain text; pass it as a Pulumi secret",
+        ],
+        id="unnamed_container_is_named_by_its_resource",
+    ),
+    pytest.param(
+        _envs("A=Bearer abcdefgh12345678", "B=Bearer abcdefgh1234567", "C=Basic dXNl-cjpwYXNz"),
+        {},
+        ["container postgres: envs entry A has a Bearer credential; pass it as a Pulumi secret"],
+        id="bearer_of_exactly_16_characters_and_basic_that_is_not_base64",
+    ),
+    pytest.param(
+        on_host(
+            "vps1",
+            container(
+                "vps1",
+                "postgres",
+                command=[
+                    "--password",
+                    "hunter2",
+                    "--verbose",
+                    secret("s3cret"),
+                    "--db-password=abc==",
+                    "sh -c \"mysql '--password=x'\"",
+                    "--token",
+                    "--insecure",
+                    "echo token refreshed",
+                    "--api-key",
+                    "k",
+                ],
+            ),
+        ),
+        {},
+        [
+            "container postgres: command element 1 (the value of --password) is plain text; pass it as a Pulumi secret",
+            "container postgres: command element 4 (--db-password) is plain text; pass it as a Pulumi secret",
+            "container postgres: command element 5 (--password) is plain text; pass it as a Pulumi secret",
+            "container postgres: command element 10 (the value of --api-key) is plain text; pass it as a Pulumi secret",
+        ],
+        id="command_flags_values_quotes_and_words_that_are_no_flags",
+    ),
+    pytest.param(
+        on_host("vps1", container("vps1", "postgres", command=["run", "--password"])),
+        {},
+        [],
+        id="secret_flag_as_the_last_word_has_no_value",
+    ),
+    pytest.param(
+        on_host("vps1", container("vps1", "postgres", command=["--password", UNKNOWN, "--token", "t0ken"])),
+        {},
+        ["container postgres: command element 3 (the value of --token) is plain text; pass it as a Pulumi secret"],
+        id="value_unknown_during_preview_is_not_plain_text",
+    ),
+    pytest.param(
+        on_host(
+            "vps1",
+            container(
+                "vps1",
+                "postgres",
+                labels=[
+                    "not-a-label",
+                    {"label": "api.token", "value": secret("t")},
+                    {"label": "db.password", "value": UNKNOWN},
+                    {"label": "backup.password", "value": "hunter2"},
+                ],
+            ),
+        ),
+        {},
+        ["container postgres: label backup.password is plain text; pass it as a Pulumi secret"],
+        id="labels_after_a_malformed_a_secret_and_an_unknown_one",
+    ),
     pytest.param(_envs(UNKNOWN, secret(UNKNOWN)), {}, [], id="unknown_during_preview_is_skipped"),
     pytest.param(on_host("vps1", remote_image("vps1", "app", "app:1")), {}, [], id="not_applicable_to_images"),
 ]
