@@ -346,6 +346,9 @@ def test_every_request_sees_the_runtime_the_environment_configures(
     (pack / "__main__.py").write_text(RUNTIME_PACK, encoding="utf-8")
     monkeypatch.setenv("PYTHONPATH", str(PACK_DIR))
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"p:k": "v"}))
+    # Under `make mutation` the mutated package reads mutmut's settings from the pack's working
+    # directory, which this pack of the test's own has not got: it runs the package unmutated.
+    monkeypatch.delenv("MUTANT_UNDER_TEST", raising=False)
     records = [RecordedResource(urn=f"urn:pulumi:dev::p::t:m:R::r{i}", type="t:m:R", name=f"r{i}") for i in range(3)]
     with PolicyPackSession(pack, timeout=60, stack="dev", project="p") as session:
         session.configure(None)
