@@ -99,20 +99,12 @@ def _preflight(args: argparse.Namespace) -> int:
         policy_config = default if default.exists() else None
     pack = None
     if starting is not None:
-        from preflight.analyzer import AnalyzerError, PolicyConfigError, run_pack
+        from preflight.analyzer import AnalyzerError, PolicyConfigError, run_session
 
         try:
-            pack = run_pack(
-                args.policy_pack,
-                policy_config,
-                plan.resources,
-                stack=args.stack,
-                project=PROJECT,
-                python=args.policy_python,
-                session=starting,
-            )
+            with starting:
+                pack = run_session(starting, policy_config, plan.resources)
         except (AnalyzerError, PolicyConfigError) as exc:
-            starting.close()
             print(f"preflight: policy pack: {exc}", file=sys.stderr)
             return 2
 

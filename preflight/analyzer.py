@@ -757,16 +757,9 @@ def run_pack(
     project: str = "",
     python: str | os.PathLike[str] | None = None,
     timeout: float = 120.0,
-    session: PolicyPackSession | None = None,
 ) -> PackRun:
-    """Run the pack at ``pack_dir`` over ``resources`` once and stop it; errors as :func:`analyze`.
-
-    ``session``, one already started or starting (preflight starts it while the program runs),
-    is used and closed instead of starting another; the other arguments then describe it.
-    """
-    if session is None:
-        session = PolicyPackSession(pack_dir, timeout=timeout, stack=stack, project=project, python=python)
-    with session:
+    """Run the pack at ``pack_dir`` over ``resources`` once and stop it; errors as :func:`analyze`."""
+    with PolicyPackSession(pack_dir, timeout=timeout, stack=stack, project=project, python=python) as session:
         return run_session(session, policy_config_path, resources)
 
 
