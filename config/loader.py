@@ -107,7 +107,8 @@ def _pydantic_problems(error: ValidationError, prefix: tuple[str | int, ...] = (
             message = "is required"
         else:
             message = detail["msg"].removeprefix("Value error, ")
-            if kind not in ("value_error", "assertion_error") and "input" in detail:
+            # A rule's own message (no model here asserts) already says what it got.
+            if kind != "value_error" and "input" in detail:
                 message += f" (got {json.dumps(detail['input'], default=str)})"
         problems.append(Problem(key_path(loc), message))
     return problems
@@ -143,9 +144,9 @@ def _referenced_secrets(services: Mapping[str, Any]) -> dict[str, tuple[str, str
     """Config key -> (service, variable) for each secret an enabled service reads."""
     refs: dict[str, tuple[str, str]] = {}
     for name, service in sorted(services.items()):
-        if not isinstance(service, Mapping) or service.get("enabled", True) is False:
+        if not isinstance(service, Mapping) or service.get("enabled") is False:
             continue
-        secret_env = service.get("secretEnv", {})
+        secret_env = service.get("secretEnv")
         if isinstance(secret_env, Mapping):
             for variable, key in sorted(secret_env.items()):
                 if isinstance(key, str):
@@ -178,9 +179,9 @@ def _cross_field_problems(raw: Mapping[str, Any], error: ValidationError) -> lis
     pydantic runs a model's after-validator only once every field has validated, so a bad
     unit would hide a service placed on a missing host. This second pass validates a copy in
     which each host or service with a field error keeps only the values the rules read
-    (placement, image, volumes) and takes valid stand-ins for the rest; only the problems of
-    StackConfig's own rules are kept from it. When a key those rules read is itself invalid
-    (environment, defaultHost, primary, the hosts mapping), the pass is skipped.
+    (placement, volumes, needs, whether an image is set) and takes valid stand-ins for the rest;
+    only the problems of StackConfig's own rules are kept from it. When a key those rules read is
+    itself invalid (environment, defaultHost, primary, the hosts mapping), the pass is skipped.
     """
     bad: dict[tuple[str, str], set[str]] = {}
     stripped: set[str] = set()
@@ -195,30 +196,33 @@ def _cross_field_problems(raw: Mapping[str, Any], error: ValidationError) -> lis
                 fields.add(str(loc[2]))
             elif isinstance(cause, Problems):
                 fields.update(str(sub[0]) for sub, _ in cause.problems if sub)
-            else:
-                fields.add("*")  # the entry itself is unusable
+            # Otherwise the entry's own value failed: a host that is not a mapping (a service
+            # that is not one never reaches here, see _merge_services), stood in for below.
         else:
             return []
     copy = {key: value for key, value in raw.items() if key not in stripped}
-    hosts = dict(copy["hosts"]) if isinstance(copy.get("hosts"), Mapping) else {}
+    hosts = dict(copy["hosts"])  # a mapping: with any error at "hosts" itself the pass was skipped
     services = dict(copy["services"])
     for (section, name), fields in bad.items():
         entry = (hosts if section == "hosts" else services)[name]
         if section == "hosts":
             address = entry.get("dockerHost") if isinstance(entry, Mapping) else None
-            if "*" in fields or "dockerHost" in fields or not isinstance(address, str):
+            if "dockerHost" in fields or not isinstance(address, str):
                 address = f"unix:///stand-in/{name}"  # unique: no false duplicate
             pinned = {"hostKey": _STUB_HOST_KEY} if address.startswith("ssh://") else {}
             hosts[name] = {**_HOST_STUB, "dockerHost": address, **pinned}
-        elif "*" in fields or "host" in fields or "enabled" in fields:
-            services.pop(name)  # where it runs is unknown: nothing to check
         else:
             stub = dict(_SERVICE_STUB)
-            for key in ("enabled", "host", "everyHost", "volumes", "needs"):
+            # Where it runs is unknown: nothing of its placement can be checked, but it stays,
+            # off, for the services that need it and for its own needs.
+            unplaced = "host" in fields or "enabled" in fields
+            for key in ("needs",) if unplaced else ("enabled", "host", "everyHost", "volumes", "needs"):
                 if key in entry and key not in fields:
                     stub[key] = entry[key]
-            if entry.get("image") is not None:
-                stub["image"] = _STUB_IMAGE if "image" in fields else entry["image"]
+            if unplaced:
+                stub["enabled"] = False
+            elif entry.get("image") is not None:
+                stub["image"] = _STUB_IMAGE  # the rules across entries read only whether it is set
             services[name] = stub
     copy["hosts"], copy["services"] = hosts, services
     try:

@@ -105,35 +105,35 @@ _request = threading.local()
 
 
 class _Views:
-    """The views built during one request, keyed on the identity of what each was built from.
+    """The views built during one request, one table per kind of view.
 
-    Each source object is held until the request ends, so its identity cannot be reused by
-    another object meanwhile; protobuf then also hands out the same wrapper for the same
-    sub-message on every policy's pass over the request.
+    A table is keyed on the identity of what each view was built from, and holds that source until
+    the request ends, so its identity cannot be reused by another object meanwhile; protobuf then
+    also hands out the same wrapper for the same sub-message on every policy's pass over the
+    request. Each kind has its own table, so a view of one kind is never handed out for another.
     """
 
-    def __init__(self) -> None:
-        self._built: dict[tuple[str, int], tuple[Any, Any]] = {}
-        self.stack_builder: Callable[[], list[SharedResource]] | None = None
+    def __init__(self, stack_builder: Callable[[], list[SharedResource]] | None = None) -> None:
+        self.dicts: dict[int, tuple[Any, Any]] = {}
+        self.deserialized: dict[int, tuple[Any, Any]] = {}
+        self.proxies: dict[int, tuple[Any, Any]] = {}
+        self.options: dict[int, tuple[Any, Any]] = {}
+        self.equal_options: dict[bytes, SharedOptions] = {}
+        """Options by their message's bytes: equal options messages share one view."""
+        self.stack_builder = stack_builder
         """Builds the resources of the AnalyzeStack request being served, if that is the request."""
         self.stack: list[SharedResource] | None = None
         """Those resources, built when the first stack policy asks for them."""
 
-    def get(self, stage: str, source: Any, build: Callable[[Any], Any]) -> Any:
-        key = (stage, id(source))
-        held = self._built.get(key)
-        if held is not None and held[0] is source:
-            return held[1]
-        view = build(source)
-        self._built[key] = (source, view)
-        return view
 
-    def get_equal(self, stage: str, key: Any, build: Callable[[], Any]) -> Any:
-        """The view built for an equal ``key`` in this request, else a new one."""
-        held = self._built.get((stage, key))
-        if held is None:
-            held = self._built[(stage, key)] = (key, build())
+def _held(table: dict[int, tuple[Any, Any]], source: Any, build: Callable[[Any], Any]) -> Any:
+    """The view in `table` built from `source` itself, else a new one, kept there."""
+    held = table.get(id(source))
+    if held is not None and held[0] is source:
         return held[1]
+    view = build(source)
+    table[id(source)] = (source, view)
+    return view
 
 
 def _current() -> _Views | None:
@@ -142,8 +142,8 @@ def _current() -> _Views | None:
 
 
 @contextmanager
-def _one_request() -> Iterator[_Views]:
-    views = _request.views = _Views()
+def _one_request(stack_builder: Callable[[], list[SharedResource]] | None = None) -> Iterator[_Views]:
+    views = _request.views = _Views(stack_builder)
     try:
         yield views
     finally:
@@ -174,6 +174,10 @@ def _read_only(value: Any, path: list[str]) -> Any:
     return value
 
 
+def _read_only_root(props: dict[str, Any]) -> Any:
+    return _read_only(props, [])
+
+
 class _SharedJsonFormat:
     """Stands in for ``google.protobuf.json_format``: one dict per message and request."""
 
@@ -184,7 +188,7 @@ class _SharedJsonFormat:
             return json_format.MessageToDict(message, *args, **kwargs)
         if views is None:
             return _to_dict(message)
-        converted: dict[str, Any] = views.get("dict", message, _to_dict)
+        converted: dict[str, Any] = _held(views.dicts, message, _to_dict)
         return converted
 
 
@@ -192,15 +196,15 @@ def _shared_deserialize(props: dict[str, Any], proxy_secrets: bool = False) -> d
     views = _current()
     if views is None or proxy_secrets:
         return deserialize_properties(props, proxy_secrets)
-    deserialized: dict[str, Any] = views.get("deserialized", props, _deserialize)
+    deserialized: dict[str, Any] = _held(views.deserialized, props, _deserialize)
     return deserialized
 
 
 def _shared_proxy(props: dict[str, Any]) -> Mapping[str, Any]:
     views = _current()
     if views is None:
-        return _read_only(props, [])  # a provider's view, kept across requests
-    view: Mapping[str, Any] = views.get("view", props, lambda source: _read_only(source, []))
+        return _read_only_root(props)  # a provider's view, kept across requests
+    view: Mapping[str, Any] = _held(views.proxies, props, _read_only_root)
     return view
 
 
@@ -307,10 +311,7 @@ class SharedViewServicer(_Base):  # type: ignore[misc]
     _sdk_provider = _with_globals(_Base._get_provider_resource, **SHARED_NAMES)
     # Remediate builds its one view itself (remediations chain) with secrets kept as markers;
     # only its conversion to a dict is the faster one.
-    _sdk_remediate = _with_globals(_Base.Remediate, json_format=_SharedJsonFormat)
-
-    def Remediate(self, request: Any, context: Any) -> Any:  # noqa: N802 - the gRPC method's name
-        return self._sdk_remediate(request, context)
+    Remediate = _with_globals(_Base.Remediate, json_format=_SharedJsonFormat)
 
     _runtime_lock: Final = threading.Lock()
     _runtime_configured = False
@@ -339,8 +340,7 @@ class SharedViewServicer(_Base):  # type: ignore[misc]
     def AnalyzeStack(self, request: Any, context: Any) -> Any:  # noqa: N802 - the gRPC method's name
         # The SDK's code runs every stack policy over a request without resources, so it builds
         # nothing per policy; StackValidationArgs hands each policy the request's one linked list.
-        with _one_request() as views:
-            views.stack_builder = lambda: self._stack_resources(request)
+        with _one_request(lambda: self._stack_resources(request)):
             return self._sdk_analyze_stack(_NO_RESOURCES, context)
 
     def _stack_resources(self, request: Any) -> list[SharedResource]:
@@ -365,7 +365,7 @@ class SharedViewServicer(_Base):  # type: ignore[misc]
         # Links only to resources of the request; a property's entry stays, possibly empty.
         for resource, r in built:
             vars(resource).update(
-                parent=by_urn.get(r.parent) if r.parent else None,
+                parent=by_urn.get(r.parent),  # None for "", no parent, as for one outside the request
                 dependencies=tuple(by_urn[urn] for urn in r.dependencies if urn in by_urn),
                 property_dependencies=types.MappingProxyType(
                     {
@@ -381,15 +381,18 @@ class SharedViewServicer(_Base):  # type: ignore[misc]
         views = _current()
         if views is None:
             return build(request)  # type: ignore[no-any-return]
+
         # Options are built from the request's options message alone: one view for equal ones.
-        options: PolicyResourceOptions = views.get(
-            "options",
-            request,
-            lambda r: views.get_equal(
-                "equal options", r.options.SerializeToString(deterministic=True), lambda: read_only_options(build(r))
-            ),
-        )
-        return options
+        # The message has no map field, so equal options serialize to equal bytes as they are.
+        def shared(r: Any) -> SharedOptions:
+            key = r.options.SerializeToString()
+            options = views.equal_options.get(key)
+            if options is None:
+                options = views.equal_options[key] = read_only_options(build(r))
+            return options
+
+        viewed: PolicyResourceOptions = _held(views.options, request, shared)
+        return viewed
 
     def _get_provider_resource(self, request: Any) -> PolicyProviderResource | None:
         if not request.HasField("provider"):

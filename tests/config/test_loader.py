@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 
 from config.catalog import DEFAULT_CATALOG
 from config.loader import (
@@ -24,6 +25,7 @@ from config.loader import (
     STRUCTURED_KEYS,
     ConfigError,
     Problem,
+    _pydantic_problems,
     deep_merge,
     load_stack_config,
 )
@@ -555,9 +557,10 @@ def test_bad_input_is_one_config_error_with_exact_lines(
     assert sorted(problem_lines(caught.value)) == sorted(expected), str(caught.value)
 
 
-def test_bad_json_names_the_key() -> None:
+@pytest.mark.parametrize("text", ["{mtu: 1400", "  \n {mtu: 1400"], ids=["bare", "after_blank_space"])
+def test_bad_json_names_the_key(text: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        load(good_stack(), raw={f"{NS}network": "{mtu: 1400"})
+        load(good_stack(), raw={f"{NS}network": text})
     assert problem_lines(caught.value) == [
         line("network", "is not valid structured config: Expecting property name enclosed in double quotes")
     ]
@@ -659,6 +662,92 @@ CROSS_FIELD_WITH_FIELD_ERRORS = [
         ],
         id="missing_host_beside_bad_network",
     ),
+    # Each top-level section no rule across entries reads is left out of the second pass.
+    *[
+        pytest.param(
+            chain(with_key(section, {"nope": 1}), with_service("redis", host="vps9")),
+            [
+                line(f"{section}.nope", "unknown key"),
+                line("services.redis.host", "'vps9' is not one of the hosts (vps1)"),
+            ],
+            id=f"missing_host_beside_bad_{section}",
+        )
+        for section in ("logging", "cloud")
+    ],
+    pytest.param(
+        chain(with_key("features", {"nope": True}), with_service("redis", host="vps9")),
+        [
+            line("features.nope.[key]", "String should match pattern '^[A-Z][A-Z0-9_]*$' (got \"nope\")"),
+            line("services.redis.host", "'vps9' is not one of the hosts (vps1)"),
+        ],
+        id="missing_host_beside_bad_features",
+    ),
+    pytest.param(
+        chain(
+            with_service(
+                "redis", volumes=[{"name": "redis-data", "target": "/data"}, {"name": "redis-b", "target": "/data"}]
+            ),
+            with_service("nginx", host="vps9"),
+        ),
+        [
+            line("services.nginx.host", "'vps9' is not one of the hosts (vps1)"),
+            line("services.redis.volumes", "mount target /data is used twice"),
+        ],
+        id="service_rule_failing_on_volumes_keeps_them_out_of_the_stand_in",
+    ),
+    pytest.param(
+        chain(
+            with_host("vps2", dockerHost="ftp://nope"),
+            with_key("defaultHost", "vps1"),
+            with_service("redis", host="vps9"),
+        ),
+        [
+            line(
+                "hosts.vps2.dockerHost",
+                "String should match pattern '^(ssh://[^/\\s]+|unix:///\\S+)$' (got \"ftp://nope\")",
+            ),
+            line("services.redis.host", "'vps9' is not one of the hosts (vps1, vps2)"),
+        ],
+        id="host_with_a_bad_docker_host_stands_in_with_a_local_one",
+    ),
+    pytest.param(
+        with_service("redis", host="BAD HOST", needs=["nope"], volumes=[{"name": "n8n-data", "target": "/data"}]),
+        [
+            line(
+                "services.redis.host",
+                "String should match pattern '^[a-z0-9][a-z0-9-]*[a-z0-9]$|^[a-z0-9]$' (got \"BAD HOST\")",
+            ),
+            # ziggie-api needs redis: it is still a service of the stack, though placed nowhere.
+            line("services.redis.needs[0]", "'nope' is not a service of this stack"),
+        ],
+        id="service_with_a_bad_host_is_placed_nowhere_but_still_needed_and_needing",
+    ),
+    pytest.param(
+        with_service("redis", enabled="maybe", host="vps9"),
+        [line("services.redis.enabled", 'Input should be a valid boolean, unable to interpret input (got "maybe")')],
+        id="service_with_a_bad_enabled_is_placed_nowhere",
+    ),
+    pytest.param(
+        with_service("redis", memory="lots", enabled=False, host="vps9"),
+        [line("services.redis.memory", f"invalid size 'lots': {SIZE_HINT}")],
+        id="disabled_service_with_a_bad_field_stays_disabled",
+    ),
+    pytest.param(
+        with_service("redis", memory="lots", volumes=[{"name": "n8n-data", "target": "/data"}]),
+        [
+            line("services.redis.memory", f"invalid size 'lots': {SIZE_HINT}"),
+            line("services.redis.volumes", "volume 'n8n-data' is already used by n8n"),
+        ],
+        id="volume_clash_beside_a_bad_field_of_the_same_service",
+    ),
+    pytest.param(
+        with_service("redis", memory="lots", needs=["nope"]),
+        [
+            line("services.redis.memory", f"invalid size 'lots': {SIZE_HINT}"),
+            line("services.redis.needs[0]", "'nope' is not a service of this stack"),
+        ],
+        id="unknown_need_beside_a_bad_field_of_the_same_service",
+    ),
 ]
 
 
@@ -691,6 +780,54 @@ VALID_EDGES = [
 ]
 
 
+def test_a_service_override_that_is_not_a_mapping_is_named_and_the_catalog_entry_kept() -> None:
+    stack = good_stack()
+    # First, so the overrides after it (the release images) are shown to be read all the same.
+    stack["services"] = {"redis": 5, **stack["services"]}
+    with pytest.raises(ConfigError) as caught:
+        load(stack)
+    assert problem_lines(caught.value) == [line("services.redis", "must be a mapping of settings")]
+
+
+def test_a_stack_without_services_runs_the_catalog_and_asks_only_for_the_release_images() -> None:
+    stack = good_stack()
+    del stack["services"]
+    with pytest.raises(ConfigError) as caught:
+        load(stack)
+    assert problem_lines(caught.value) == [
+        line(f"services.{name}.image", "is required: set the release tag or digest for this stack")
+        for name in ("mcp-gateway", "sim-studio", "ziggie-api")
+    ]
+
+
+def test_a_value_json_cannot_write_is_quoted_as_text() -> None:
+    class Opaque:
+        def __str__(self) -> str:
+            return "opaque thing"
+
+    with pytest.raises(ValidationError) as caught:
+        TypeAdapter(int).validate_python(Opaque())
+    problems = _pydantic_problems(caught.value, ("services", "redis", "memory"))
+    assert problems == [
+        Problem(f"{NS}services.redis.memory", 'Input should be a valid integer (got "opaque thing")'),
+    ]
+
+
+def test_an_every_host_service_with_a_bad_field_still_needs_no_host_among_several() -> None:
+    stack = good_stack()
+    stack["hosts"]["vps2"] = {**VPS1, "dockerHost": "ssh://deploy@203.0.113.11"}
+    # Only node-exporter and redis run; node-exporter on every host, redis with a bad unit.
+    stack["include"] = ["node-exporter", "redis"]
+    stack["services"] = {"redis": {"host": "vps1", "memory": "lots", "everyHost": False}}
+    stack["services"]["node-exporter"] = {"memory": "lots"}
+    with pytest.raises(ConfigError) as caught:
+        load(stack, secrets={"redisPassword": "s3cret", "deploySshKey": "k"})
+    assert sorted(problem_lines(caught.value)) == [
+        line("services.node-exporter.memory", f"invalid size 'lots': {SIZE_HINT}"),
+        line("services.redis.memory", f"invalid size 'lots': {SIZE_HINT}"),
+    ], str(caught.value)
+
+
 @pytest.mark.parametrize("edit", VALID_EDGES)
 def test_valid_edges_load(edit: Callable[[dict[str, Any]], None]) -> None:
     stack = good_stack()
@@ -710,6 +847,19 @@ def test_localhost_registry_reference_is_valid_but_not_pinned() -> None:
 def test_provider_keys_are_not_ours() -> None:
     loaded = load(good_stack(), raw={"docker:host": "unix:///var/run/docker.sock", "aws:region": "eu-north-1"})
     assert loaded.environment == "prod"
+    # Wherever they come in the map, the project's own keys after them are still read.
+    config, secret_keys = cli_config(good_stack())
+    first = {"aws:region": "eu-north-1", **config, f"{NS}colour": "blue"}
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(first, secret_keys, source=SOURCE, stack="prod")
+    assert problem_lines(caught.value) == [line("colour", "unknown key")]
+
+
+def test_a_key_with_two_colons_is_ours_and_unknown() -> None:
+    # Its namespace is what comes before the first colon, as the CLI reads `namespace:name`.
+    with pytest.raises(ConfigError) as caught:
+        load(good_stack(), raw={f"{NS}docker:host": "unix:///var/run/docker.sock"})
+    assert problem_lines(caught.value) == [line("docker:host", "unknown key")]
 
 
 def test_config_error_sorts_by_path_and_counts() -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import descriptor_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import (
     EnforcementLevel,
@@ -248,7 +248,8 @@ def _stack_policies() -> list[Any]:
             deps = [d.name for d in r.dependencies]
             pdeps = {k: [d.name for d in v] for k, v in r.property_dependencies.items()}
             report(
-                f"{_describe(r.props)} parent={r.parent.name if r.parent else None} deps={deps} pdeps={pdeps} "
+                f"{r.resource_type} {_describe(r.props)} parent={r.parent.name if r.parent else None} deps={deps} "
+                f"pdeps={pdeps} "
                 f"provider={r.provider.props['host']} protect={r.opts.protect}",
                 r.urn,
             )
@@ -607,3 +608,172 @@ def test_message_to_dict_refuses_what_json_format_refuses(number: float) -> None
 def test_message_to_dict_of_another_message_is_json_formats() -> None:
     options = _options(2)
     assert _shared_views.message_to_dict(options) == json_format.MessageToDict(options)
+
+
+# --- the stand-ins and caches, one by one -------------------------------------------------------------
+
+
+def test_a_rebound_function_is_the_same_function_reading_other_globals() -> None:
+    def original(a: int, b: int = 2, *, c: int = 3) -> tuple[Any, ...]:
+        """Reads a global."""
+        return (len, a, b, c)
+
+    rebound = _shared_views._with_globals(original, len="rebound")
+    assert rebound(1) == ("rebound", 1, 2, 3) and original(1) == (len, 1, 2, 3)
+    assert rebound(1, 5, c=6)[1:] == (1, 5, 6)
+    for attribute in ("__name__", "__qualname__", "__doc__", "__defaults__", "__kwdefaults__", "__code__"):
+        assert getattr(rebound, attribute) == getattr(original, attribute), attribute
+    # Every other global the SDK's code reads is the SDK module's.
+    assert rebound.__globals__["deserialize_properties"] is sdk.deserialize_properties
+
+
+def test_a_closure_keeps_its_cells_when_rebound() -> None:
+    outer = 7
+
+    def reads_a_cell() -> tuple[Any, int]:
+        return (len, outer)
+
+    assert _shared_views._with_globals(reads_a_cell, len=None)() == (None, 7)
+
+
+# json_format.MessageToDict(message, always_print_fields_with_no_presence, preserving_proto_field_name, ...)
+PASSED_THROUGH: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+    ((False, True), {}),
+    ((), {"use_integers_for_enums": True}),
+    ((False, True), {"use_integers_for_enums": True}),
+]
+
+
+@pytest.mark.parametrize(("args", "kwargs"), PASSED_THROUGH, ids=["positional", "keyword", "both"])
+def test_message_to_dict_with_options_is_json_formats_own_call(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    # A message with a snake_case field and an enum, so that each spelling's option shows.
+    field = descriptor_pb2.FieldDescriptorProto(name="x", type_name=".t.T", type=9)
+    expected = json_format.MessageToDict(field, *args, **kwargs)
+    assert ("type_name" in expected) == bool(args) and (expected["type"] == 9) == bool(kwargs)
+    with _shared_views._one_request():
+        assert _shared_views._SharedJsonFormat.MessageToDict(field, *args, **kwargs) == expected
+    assert _shared_views._SharedJsonFormat.MessageToDict(field, *args, **kwargs) == expected
+
+
+def test_deserializing_with_secrets_proxied_is_the_sdks_in_and_out_of_a_request() -> None:
+    props = {"s": {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": "pw"}}
+    expected = sdk.deserialize_properties(props, True)
+    with _shared_views._one_request():
+        inside = _shared_views._shared_deserialize(props, True)
+    outside = _shared_views._shared_deserialize(props, True)
+    for got in (inside, outside):
+        assert type(got) is type(expected) and type(got) is not dict
+        assert got["s"] == "pw"
+    assert type(_shared_views._shared_deserialize(props)) is dict
+
+
+def test_stack_validation_args_are_the_sdks_outside_analyze_stack() -> None:
+    resources: list[Any] = [object()]
+    config, tags = {"k": "v"}, {"team": "infra"}
+    for views in (None, _shared_views._Views()):
+        if views is None:
+            args = _shared_views._shared_stack_args(resources, config, tags)
+        else:
+            with _shared_views._one_request():
+                args = _shared_views._shared_stack_args(resources, config, tags)
+        assert args.resources is resources and args.get_config() == config and args.stack_tags == tags
+
+
+def test_in_analyze_stack_each_policy_gets_the_shared_resources_with_its_config_and_tags() -> None:
+    built: list[list[Any]] = []
+
+    def builder() -> list[Any]:
+        built.append([object(), object()])
+        return built[-1]
+
+    with _shared_views._one_request(builder):
+        first = _shared_views._shared_stack_args([], {"a": 1}, {"t": "1"})
+        second = _shared_views._shared_stack_args([], {"b": 2}, {"t": "2"})
+    assert len(built) == 1, "the resources are built once per request"
+    assert first.resources == second.resources == built[0] and first.resources is not second.resources
+    assert (first.get_config(), first.stack_tags) == ({"a": 1}, {"t": "1"})
+    assert (second.get_config(), second.stack_tags) == ({"b": 2}, {"t": "2"})
+
+
+def test_nested_lists_are_read_only_views_that_name_an_unknowns_place() -> None:
+    raw = {"a": [[1, UNKNOWN_STRING_VALUE]], "b": [{"c": UNKNOWN_STRING_VALUE}], "d": [[[2]]]}
+    stock = sdk.unknown_checking_proxy(sdk.deserialize_properties(raw))
+    view = _shared_views._read_only(sdk.deserialize_properties(raw), [])
+    assert type(view["a"][0]) is _ListProxy and type(view["b"][0]) is _DictProxy
+    assert view["d"][0][0][0] == 2
+    with pytest.raises(TypeError):
+        view["a"][0]["__target"][0] = 5  # a tuple underneath
+    for read in (lambda p: p["a"][0][1], lambda p: p["b"][0]["c"]):
+        messages = []
+        for props in (stock, view):
+            with pytest.raises(sdk.UnknownValueError) as caught:
+                read(props)
+            messages.append(caught.value.message)
+        assert messages[0] == messages[1] and messages[0].startswith("string value at .")
+
+
+def _stack_request_with_options(
+    options: list[analyzer_pb2.AnalyzerResourceOptions],
+) -> analyzer_pb2.AnalyzeStackRequest:
+    request = analyzer_pb2.AnalyzeStackRequest()
+    for i, option in enumerate(options):
+        request.resources.add(urn=_urn(i), type="t:m:R", name=f"r{i}", properties=_struct({}), options=option)
+    return request
+
+
+def test_equal_options_share_one_view_in_a_request_and_others_get_their_own() -> None:
+    policies, seen = _stack_recorders(2)
+    _, shared = _servicers(policies)
+    shared.AnalyzeStack(_stack_request_with_options([_options(1), _options(2), _options(1)]), None)
+    resources = seen["stack-0"]
+    assert resources[0].opts is resources[2].opts
+    assert resources[1].opts is not resources[0].opts and resources[1].opts.protect is True
+    assert type(resources[0].opts) is _shared_views.SharedOptions and resources[0].opts.aliases == ("alias1",)
+
+
+def test_a_provider_is_shared_whatever_the_order_of_its_properties() -> None:
+    _, shared = _servicers(_resource_policies())
+    keys = [f"k{i}" for i in range(20)]
+    requests = []
+    for order in (keys, keys[::-1]):
+        request = _analyze_request()
+        request.provider.properties.Clear()
+        for key in order:
+            request.provider.properties[key] = key
+        requests.append(request)
+    assert requests[0].provider.SerializeToString() != requests[1].provider.SerializeToString()
+    first = shared._get_provider_resource(requests[0])
+    assert shared._get_provider_resource(requests[1]) is first
+
+
+def test_the_provider_views_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_shared_views, "MAX_PROVIDERS", 2)
+    _, shared = _servicers(_resource_policies())
+    kept = []
+    for host in ("vps1", "vps2", "vps3"):
+        request = _analyze_request()
+        request.provider.properties["host"] = f"ssh://deploy@{host}"
+        shared._get_provider_resource(request)
+        kept.append(len(shared._providers))
+    assert kept == [1, 2, 1], "the third provider starts a new table once two are kept"
+
+
+def test_a_shared_object_refuses_writes_and_deletes_by_name() -> None:
+    options = _shared_views.read_only_options(
+        sdk._PolicyAnalyzerServicer._get_resource_options(None, _analyze_request())
+    )
+    message = "SharedOptions.protect is shared by every policy of the request and read-only"
+    with pytest.raises(AttributeError) as written:
+        options.protect = True
+    with pytest.raises(AttributeError) as deleted:
+        del options.protect
+    assert str(written.value) == str(deleted.value) == message
+    assert _shared_views.read_only_provider(None) is None
+
+
+def test_the_servicer_takes_the_sdks_arguments_by_keyword_too() -> None:
+    servicer = SharedViewServicer(
+        name="t-pack", version="0.0.1", policies=_resource_policies(), enforcement_level=EnforcementLevel.MANDATORY
+    )
+    assert servicer._providers == {}
+    assert len(servicer.Analyze(_analyze_request(), None).diagnostics) == 3
