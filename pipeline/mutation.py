@@ -32,7 +32,7 @@ own workers do, and records a kill in the mutant's `.meta` with mutmut's exit co
 `python -m pipeline.mutation stage DIR` builds the directory; `... recheck DIR [PATTERN ...]`
 rechecks the survivors; `... score DIR` prints, per module, the mutants killed of those tested,
 the score and how many survivors pipeline/equivalent_mutants.toml lists as equivalent, and
-fails on an entry there that names no surviving mutant.
+fails on a module scoring below its bar (BARS) or an entry there that names no surviving mutant.
 """
 
 from __future__ import annotations
@@ -67,6 +67,15 @@ UNTESTED = frozenset({"not checked", "skipped"})
 # What recheck runs against a mutant: mutmut's two verdicts for a mutant no test failed on.
 SURVIVED = frozenset({"survived", "no tests"})
 EQUIVALENTS = ROOT / "pipeline" / "equivalent_mutants.toml"
+# The score (killed of tested, in %) a module must reach for `score` to pass: every module of the
+# pack, and the config modules whose rules the stack files meet first. config.models, catalog,
+# readback and reference are printed without one.
+BARS: tuple[tuple[str, int], ...] = (
+    (PACKAGE, 95),
+    ("config.units", 90),
+    ("config.images", 90),
+    ("config.loader", 90),
+)
 
 
 def _link(link: Path, target: Path) -> None:
@@ -192,6 +201,27 @@ def stale_equivalents(directory: Path, equivalents: dict[str, dict[str, str]], p
                 problems.append(f"{where}: no such mutant of {module}")
             elif (status := status_by_exit_code[found[module][name]]) in KILLED:
                 problems.append(f"{where}: {status} by the tests, so not equivalent: remove the entry")
+    return problems
+
+
+def bar_for(module: str) -> int | None:
+    """The score `module` must reach (BARS, by package or module name), or None if it has none."""
+    for name, bar in BARS:
+        if module == name or module.startswith(f"{name}."):
+            return bar
+    return None
+
+
+def below_bars(found: list[ModuleScore]) -> list[str]:
+    """A line for each module under a bar that scores below it; a module with nothing tested
+    (outside a narrowed run) is no evidence either way and passes."""
+    problems = []
+    for score in found:
+        bar = bar_for(score.module)
+        if bar is not None and score.tested and score.killed * 100 < bar * score.tested:
+            problems.append(
+                f"{score.module}: {100 * score.killed / score.tested:.1f} % killed, below its bar of {bar} %"
+            )
     return problems
 
 
@@ -359,7 +389,9 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("directory", type=Path)
     check.add_argument("patterns", nargs="*", help="only mutants whose names match (as `mutmut run` takes them)")
     check.add_argument("--timeout", type=float, help="seconds per mutant (default: 5 times the clean run, at least 60)")
-    score = commands.add_parser("score", help="print the score per module; fail on a stale equivalent entry")
+    score = commands.add_parser(
+        "score", help="print the score per module; fail on a module below its bar or a stale equivalent entry"
+    )
     score.add_argument("directory", type=Path)
     score.add_argument("--equivalents", type=Path, default=EQUIVALENTS)
     args = parser.parse_args(argv)

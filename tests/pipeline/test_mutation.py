@@ -17,12 +17,14 @@ import pytest
 from mutmut.mutation.data import SourceFileMutationData
 from mutmut.utils.format_utils import get_mutant_name
 
+from pipeline import mutation
 from pipeline.mutation import (
     EQUIVALENTS,
     ROOT,
     EquivalentsError,
     ModuleScore,
     RecheckError,
+    bar_for,
     load_equivalents,
     main,
     recheck,
@@ -108,6 +110,36 @@ def test_score_per_module_counts_timeouts_as_killed_and_leaves_untested_out(tmp_
         f"{'all':<45}     4/6      66.7 %  (1 no tests, 1 not checked, 1 survived)",
         "1 mutants not tested (not checked or skipped) are left out of the scores.",
     ]
+
+
+def _codes(killed: int, survived: int) -> dict[str, int | None]:
+    return {f"m{i}": 1 for i in range(killed)} | {f"s{i}": 0 for i in range(survived)}
+
+
+def test_score_fails_on_a_module_below_its_bar(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_meta(tmp_path, "ziggie_policies/no_privileged.py", _codes(19, 1))  # 95 %: at the pack's bar
+    write_meta(tmp_path, "ziggie_policies/_support.py", _codes(188, 11))  # 94.5 %: below it
+    write_meta(tmp_path, "config/units.py", _codes(9, 1))  # 90 %: at config's bar
+    write_meta(tmp_path, "config/loader.py", _codes(179, 21))  # 89.5 %: below it
+    write_meta(tmp_path, "config/images.py", {"a": None})  # nothing tested: no evidence
+    write_meta(tmp_path, "config/models.py", _codes(1, 9))  # no bar
+    path = write_equivalents(tmp_path, "")
+    assert main(["score", str(tmp_path), "--equivalents", str(path)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "config.loader: 89.5 % killed, below its bar of 90 %",
+        "ziggie_policies._support: 94.5 % killed, below its bar of 95 %",
+    ]
+    write_meta(tmp_path, "ziggie_policies/_support.py", _codes(19, 1))
+    write_meta(tmp_path, "config/loader.py", _codes(9, 1))
+    assert main(["score", str(tmp_path), "--equivalents", str(path)]) == 0
+
+
+def test_bars_cover_every_module_of_the_pack_and_configs_units_images_and_loader() -> None:
+    assert [bar_for(m) for m in ("ziggie_policies", "ziggie_policies._cost", "ziggie_policies.pinned_images")] == [
+        95
+    ] * 3
+    assert [bar_for(m) for m in ("config.units", "config.images", "config.loader")] == [90] * 3
+    assert [bar_for(m) for m in ("config.models", "config.catalog", "config.loaders", "ziggie_policiesx")] == [None] * 4
 
 
 def test_module_with_nothing_tested_has_no_score() -> None:
@@ -304,7 +336,10 @@ def write_equivalents(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_score_counts_the_survivors_listed_as_equivalent_per_module(tmp_path: Path) -> None:
+def test_score_counts_the_survivors_listed_as_equivalent_per_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mutation, "BARS", ())  # the scores here are made low; bars have their own test
     write_meta(
         tmp_path,
         "config/units.py",
@@ -333,8 +368,9 @@ def test_score_counts_the_survivors_listed_as_equivalent_per_module(tmp_path: Pa
 
 
 def test_score_fails_on_an_equivalent_entry_that_names_no_surviving_mutant(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(mutation, "BARS", ())
     write_meta(
         tmp_path,
         "config/units.py",
