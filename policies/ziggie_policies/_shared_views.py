@@ -211,9 +211,8 @@ def _shared_proxy(props: dict[str, Any]) -> Mapping[str, Any]:
 def _with_globals(function: Callable[..., Any], **names: Any) -> Any:
     """``function``'s own code, run with some of the global names it reads bound to ``names``."""
     scope = {**vars(sdk), **names}
-    rebound = types.FunctionType(
-        function.__code__, scope, function.__name__, function.__defaults__, function.__closure__
-    )
+    # Its name is its code's, as FunctionType takes it when none is given.
+    rebound = types.FunctionType(function.__code__, scope, argdefs=function.__defaults__, closure=function.__closure__)
     rebound.__kwdefaults__ = function.__kwdefaults__
     rebound.__qualname__ = function.__qualname__
     rebound.__doc__ = function.__doc__
