@@ -7,10 +7,11 @@ bridges), `internal/provider/resource_docker_container_funcs.go`, `resourceDocke
 - `cpus` (ForceNew, `resource_docker_container.go`): sent through docker's `opts.ParseCPUs` as
   NanoCPUs and read back as `nanoInt64ToDecimalString(NanoCPUs)` (`internal/provider/helpers.go`),
   so 1 CPU reads back `"1.0"` and 0.05 CPU reads back `"0.1"`.
-- `memory`, `memory_reservation`: sent as MB x 1024 x 1024, read back `/1024/1024`.
+- `memory`, `memory_reservation`: sent as MB x 1024 x 1024, read back `/1024/1024`, which gives
+  whole MB back exactly: they read back as sent.
 - `memory_swap`: sent as MB x 1024 x 1024 when positive, read back `/1024/1024` when positive and
   as Docker reports it otherwise (-1 on a host without swap accounting: the daemon stores -1
-  when the kernel cannot limit swap).
+  when the kernel cannot limit swap): read back as sent, too.
 - `healthcheck` durations: parsed with Go's `time.ParseDuration`, read back with
   `time.Duration.String()` (`"60s"` reads back `"1m0s"`); `start_interval` reads back `"0s"`,
   which is its schema default.
@@ -31,7 +32,6 @@ from typing import Any, Final
 from config.units import format_duration, parse_duration
 
 _NANO: Final = 10**9
-MIB: Final = 1024 * 1024
 
 
 def nano_cpus(cpus: Decimal) -> int:
@@ -120,13 +120,7 @@ def container_readback(inputs: Mapping[str, Any]) -> dict[str, Any]:
         nano = nano_cpus(Decimal(cpus))
         if nano > 0:
             state["cpus"] = nano_int64_to_decimal_string(nano)
-    for key in ("memory", "memoryReservation"):
-        value = inputs.get(key)
-        if isinstance(value, int):
-            state[key] = value * MIB // MIB
-    swap = inputs.get("memorySwap")
-    if isinstance(swap, int):
-        state["memorySwap"] = swap * MIB // MIB if swap > 0 else swap
+    # memory, memoryReservation and memorySwap are whole MB (or -1 swap): read back as sent.
     check = inputs.get("healthcheck")
     if isinstance(check, Mapping):
         read = dict(check)

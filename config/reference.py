@@ -156,7 +156,7 @@ def render_reference() -> str:
 def _split(text: str, path: Path) -> tuple[str, str, str]:
     """(before and START, the block, END and after); ValueError when the markers are missing."""
     start, end = text.find(START), text.find(END)
-    if start == -1 or end == -1 or end < start:
+    if start == -1 or end < start:  # no END after START: none at all is -1
         raise ValueError(f"{path}: no {START} ... {END} block")
     head = start + len(START)
     return text[:head], text[head:end], text[end:]

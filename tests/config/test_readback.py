@@ -138,3 +138,26 @@ def test_unchanged_config_sends_identical_inputs(plans: dict[str, PlanResult], s
     first = {r.urn: (r.inputs, r.dependencies) for r in plans[stack].resources}
     second = {r.urn: (r.inputs, r.dependencies) for r in again.resources}
     assert first == second
+
+
+READBACKS = [
+    # No NanoCPUs (0) is not read back: the sent value stays.
+    pytest.param({"cpus": "0.0"}, {"cpus": "0.0"}, id="zero_cpus_kept"),
+    # One NanoCPU, the smallest amount there is, is read back, in the provider's one-decimal form.
+    pytest.param({"cpus": "0.0000000010"}, {"cpus": "0.0"}, id="one_nano_cpu"),
+    pytest.param(
+        {"healthcheck": {"interval": "60s", "timeout": "60s", "startPeriod": "60s", "startInterval": "60s"}},
+        {"healthcheck": {"interval": "1m0s", "timeout": "1m0s", "startPeriod": "1m0s", "startInterval": "1m0s"}},
+        id="every_healthcheck_duration",
+    ),
+    pytest.param(
+        {"memory": 512, "memoryReservation": 256, "memorySwap": 1024, "healthcheck": {"retries": 3}},
+        {"memory": 512, "memoryReservation": 256, "memorySwap": 1024, "healthcheck": {"retries": 3}},
+        id="memory_in_mb_and_a_check_without_durations",
+    ),
+]
+
+
+@pytest.mark.parametrize(("sent", "state"), READBACKS)
+def test_container_readback(sent: dict[str, Any], state: dict[str, Any]) -> None:
+    assert container_readback(sent) == state

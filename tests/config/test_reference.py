@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -157,6 +158,8 @@ def test_check_fails_when_a_description_changes(tmp_path: Path, monkeypatch: pyt
     [
         pytest.param("# no markers\n", id="no_markers"),
         pytest.param(f"{END}\n{START}\n", id="markers_reversed"),
+        pytest.param(f"intro\n{START}\nblock\n", id="no_end"),
+        pytest.param(f"intro\nblock\n{END}\n", id="no_start"),
     ],
 )
 def test_check_and_write_fail_without_a_block(tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -192,3 +195,63 @@ def test_module_entry_point(tmp_path: Path) -> None:
     assert "out of date" in checked.stderr
     assert run("--write", str(stale)).returncode == 0
     assert run("--check", str(stale)).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        # The block is what lies between the first START and the first END after it.
+        pytest.param(f"a{START}x{START}y{END}b", f"a{START}{{block}}{END}b", id="second_start_inside_the_block"),
+        pytest.param(f"a{START}x{END}y{END}b", f"a{START}{{block}}{END}y{END}b", id="second_end_after_the_block"),
+    ],
+)
+def test_write_replaces_the_first_block(tmp_path: Path, text: str, written: str) -> None:
+    path = tmp_path / "README.md"
+    path.write_text(text, encoding="utf-8")
+    assert main(["--write", str(path)]) == 0
+    assert path.read_text(encoding="utf-8") == written.format(block="\n" + render_reference())
+
+
+def test_check_names_the_file_and_the_command_that_fixes_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = readme(tmp_path, "\nold text\n")
+    assert main(["--check", str(path)]) == 1
+    assert capsys.readouterr() == (
+        "",
+        f"{path}: the configuration reference is out of date; run `python -m config.reference --write {path}`\n",
+    )
+
+
+def test_help(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == (
+        "usage: python -m config.reference [-h] [--check FILE | --write FILE]\n"
+        "\n"
+        "The stack configuration reference, generated from the pydantic models' field descriptions.\n"
+        "\n"
+        "options:\n"
+        "  -h, --help    show this help message and exit\n"
+        "  --check FILE  exit 1 if FILE's reference block is stale\n"
+        "  --write FILE  rewrite FILE's reference block in place\n"
+    )
+
+
+def test_a_readme_beyond_ascii_is_read_and_written_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    path = readme(tmp_path, "\nold text\n")
+    path.write_text(path.read_text(encoding="utf-8").replace("Intro.", "Intro – déjà vu."), encoding="utf-8")
+    # The C locale without Python's UTF-8 mode or locale coercion: the locale's encoding is ASCII.
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    for mode in ("--write", "--check"):
+        done = subprocess.run(
+            [sys.executable, "-m", "config.reference", mode, str(path)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+    assert "Intro – déjà vu." in path.read_text(encoding="utf-8")
