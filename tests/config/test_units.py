@@ -352,6 +352,15 @@ def test_parse_duration_fraction_uses_go_float_arithmetic() -> None:
         pytest.param(3723.004005006, "1h2m3.004005006s", id="all-units"),
         pytest.param(140954.425, "39h9m14.425s", id="go-example"),
         pytest.param(1.0000000004, "1s", id="rounds-to-nanosecond"),
+        # Each unit from its first value: Go switches at exactly 1µs, 1ms and 1s.
+        pytest.param(999e-9, "999ns", id="last-nanoseconds"),
+        pytest.param(1e-6, "1\u00b5s", id="first-microsecond"),
+        pytest.param(999.999e-6, "999.999\u00b5s", id="last-microseconds"),
+        pytest.param(1e-3, "1ms", id="first-millisecond"),
+        pytest.param(0.999999999, "999.999999ms", id="last-milliseconds"),
+        pytest.param(1.0, "1s", id="first-second"),
+        # The largest double whose nanoseconds fit Go's int64 Duration (2**63 - 1332 ns).
+        pytest.param(9223372036.854774, "2562047h47m16.854774475s", id="largest-accepted"),
     ],
 )
 def test_format_duration(seconds: float, expected: str) -> None:
@@ -365,6 +374,8 @@ def test_format_duration(seconds: float, expected: str) -> None:
         pytest.param(math.nan, ValueError, id="nan"),
         pytest.param(math.inf, ValueError, id="inf"),
         pytest.param(1e19, ValueError, id="beyond-int64-nanoseconds"),
+        # The next double up is 575 ns past 2**63 - 1: no double or integer of seconds is exactly it.
+        pytest.param(9223372036.854776, ValueError, id="first-double-beyond-int64-nanoseconds"),
         pytest.param(True, TypeError, id="bool"),
         pytest.param("10s", TypeError, id="string"),
     ],
