@@ -41,6 +41,7 @@ import argparse
 import fnmatch
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -245,6 +246,10 @@ class RecheckError(Exception):
 # the mutant, so recheck stops on them rather than record one.
 RECORDED = frozenset({0, 1, 3})
 TIMEOUT = 36
+# pytest's summary when a test module fails to import (exit 2). After a clean run collected
+# everything, the mutant is what broke the import: an import-time module's builder mutated so
+# the module itself raises. That is a failing test as mutmut counts one (exit 1), not an interrupt.
+COLLECTION_ERROR = re.compile(r"^!+ Interrupted: \d+ errors? during collection !+$", re.MULTILINE)
 PYTEST = ("-m", "pytest", "--rootdir=.", "-x", "-q", "-p", "no:randomly", "-p", "no:cacheprovider")
 PROTOCOL_TESTS = (*PYTEST, "-p", "pipeline.protocol_tests")
 POLICY_TESTS = "tests/policies"
@@ -369,6 +374,8 @@ def recheck(
     for number, (module, name, meta) in enumerate(todo, 1):
         outcome = run_tests([*command, *tests_for(module, cwd)], cwd, name, limit)
         exit_code = TIMEOUT if outcome.exit_code is None else outcome.exit_code
+        if exit_code == 2 and COLLECTION_ERROR.search(outcome.output):
+            exit_code = 1
         if exit_code not in RECORDED | {TIMEOUT}:
             raise RecheckError(
                 f"{name}: the protocol tests ended with exit {exit_code}, no verdict:\n{outcome.output[-2000:]}"
@@ -413,8 +420,9 @@ def main(argv: list[str] | None = None) -> int:
     except EquivalentsError as error:
         print(error, file=sys.stderr)
         return 2
-    print(report(scores(args.directory, equivalents)))
-    problems = stale_equivalents(args.directory, equivalents, args.equivalents)
+    found = scores(args.directory, equivalents)
+    print(report(found))
+    problems = below_bars(found) + stale_equivalents(args.directory, equivalents, args.equivalents)
     for problem in problems:
         print(problem, file=sys.stderr)
     return 1 if problems else 0

@@ -162,6 +162,13 @@ FAKE_TESTS = textwrap.dedent(
         time.sleep(60)
     if mutant.endswith("_collects_nothing"):
         sys.exit(5)
+    if mutant.endswith("_breaks_collection"):
+        print("ERROR tests/config/test_catalog.py - TypeError: 'NoneType' object does not support item assignment")
+        print("!!!!!!!!!!!!!!!!!!!! Interrupted: 1 error during collection !!!!!!!!!!!!!!!!!!!!")
+        sys.exit(2)
+    if mutant.endswith("_interrupted"):
+        print("!!!!!!!!!!!!!!!!!!!!!!!!!! KeyboardInterrupt !!!!!!!!!!!!!!!!!!!!!!!!!!!")
+        sys.exit(2)
     if mutant == "" and os.path.exists("clean_fails"):
         print("FAILED tests/policies/test_pack.py::test_inventory")
         sys.exit(1)
@@ -273,13 +280,20 @@ def test_recheck_stops_when_the_protocol_tests_fail_without_a_mutant(tmp_path: P
     assert exit_codes(tmp_path, PACK) == {f"{P}_1_killed": 0}
 
 
-def test_recheck_records_nothing_when_pytest_gives_no_verdict(tmp_path: Path) -> None:
-    write_meta(tmp_path, PACK, {f"{P}_1_collects_nothing": 0})
-    with pytest.raises(
-        RecheckError, match=rf"^{P}_1_collects_nothing: the protocol tests ended with exit 5, no verdict"
-    ):
+@pytest.mark.parametrize(("mutant", "code"), [("collects_nothing", 5), ("interrupted", 2)])
+def test_recheck_records_nothing_when_pytest_gives_no_verdict(tmp_path: Path, mutant: str, code: int) -> None:
+    write_meta(tmp_path, PACK, {f"{P}_1_{mutant}": 0})
+    with pytest.raises(RecheckError, match=rf"^{P}_1_{mutant}: the protocol tests ended with exit {code}, no verdict"):
         recheck(tmp_path, command=fake_tests(tmp_path), timeout=5, log=lambda line: None)
-    assert exit_codes(tmp_path, PACK) == {f"{P}_1_collects_nothing": 0}
+    assert exit_codes(tmp_path, PACK) == {f"{P}_1_{mutant}": 0}
+
+
+def test_recheck_counts_tests_the_mutant_keeps_from_importing_as_failing(tmp_path: Path) -> None:
+    # A catalog builder mutated so that config/catalog.py raises while tests/config/test_catalog.py imports it.
+    write_meta(tmp_path, "config/catalog.py", {"config.catalog.x__check__mutmut_1_breaks_collection": 0})
+    outcomes = recheck(tmp_path, command=fake_tests(tmp_path), timeout=5, log=lambda line: None)
+    assert outcomes == Counter({"killed": 1})
+    assert exit_codes(tmp_path, "config/catalog.py") == {"config.catalog.x__check__mutmut_1_breaks_collection": 1}
 
 
 def test_recheck_kills_the_whole_process_group_at_the_timeout(tmp_path: Path) -> None:
