@@ -287,6 +287,19 @@ CASES = [
         id="rule_disabled",
     ),
     pytest.param(
+        [
+            *_pair(status="Disabled"),
+            *replicated_pair("ziggie-prod-backups", "ziggie-prod-backups-replica", status="Disabled"),
+        ],
+        REQUIRED,
+        [
+            f'{RULE} is not enabled (status "Disabled"); set its status to Enabled',
+            'bucket ziggie-prod-backups (eu-north-1): replication rule "to-dr" is not enabled (status "Disabled"); '
+            "set its status to Enabled",
+        ],
+        id="each_buckets_rule_problems_are_reported",
+    ),
+    pytest.param(
         _to([SAME_REGION_COPY], [replication_rule(SAME_REGION_COPY)]),
         REQUIRED,
         [

@@ -286,7 +286,10 @@ ESTIMATES = [
     ),
     pytest.param(
         [
-            ("aws:secretsmanager/secret:Secret", {"replicas": [{"region": "eu-west-1"}, {"region": "us-east-1"}]}),
+            (
+                "aws:secretsmanager/secret:Secret",
+                {"replicas": [{"region": "eu-west-1"}, {"region": "us-east-1"}, {"region": "eu-central-1"}]},
+            ),
             ("aws:secretsmanager/secret:Secret", {}),
             ("aws:kms/key:Key", {}),
             ("aws:cloudwatch/metricAlarm:MetricAlarm", {}),
@@ -296,7 +299,7 @@ ESTIMATES = [
         [
             ("Route 53 hosted zones", "1", "0.50", True, ""),
             ("Secrets Manager secrets", "2", "0.80", True, ""),
-            ("Secrets Manager replicas", "2", "0.60", True, ""),
+            ("Secrets Manager replicas", "3", "0.90", True, ""),
             ("KMS keys", "1", "1.00", True, ""),
             ("CloudWatch alarms", "1", "0.10", True, ""),
         ],
