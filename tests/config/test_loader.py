@@ -1197,3 +1197,59 @@ def test_the_same_map_is_validated_once_and_any_change_validates_again() -> None
     other = load(changed)
     assert other is not first
     assert str(other.hosts["vps1"].memory) != str(first.hosts["vps1"].memory)
+
+
+def _replicating(*keys: str) -> dict[str, Any]:
+    stack = dns_stack()
+    stack["aws"]["replicatedSecrets"] = list(keys)
+    return stack
+
+
+def test_a_replicated_secret_no_service_reads_must_still_be_set_as_a_secret() -> None:
+    # stripeKey is read by nothing on the host: it is replicated for the DR region's own use.
+    loaded = load(
+        _replicating("postgresPassword", "stripeKey"), secrets={**dict.fromkeys(SECRETS, "s"), "stripeKey": "s"}
+    )
+    assert loaded.aws is not None and loaded.aws.replicated_secrets == ("postgresPassword", "stripeKey")
+    for secrets, plain, problem in (
+        ({}, {}, "secret ziggie-infra:stripeKey is not set: run `pulumi config set --secret stripeKey -s prod`"),
+        (
+            {},
+            {"stripeKey": "s"},
+            "ziggie-infra:stripeKey is stored in plain text: set it again with `pulumi config set --secret`",
+        ),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            load(
+                _replicating("postgresPassword", "stripeKey"),
+                secrets={**dict.fromkeys(SECRETS, "s"), **secrets},
+                plain=plain,
+            )
+        assert problem_lines(caught.value) == [line("aws.replicatedSecrets[1]", problem)]
+
+
+def test_a_host_reads_its_ssh_key_from_the_secret_it_names() -> None:
+    stack = good_stack()
+    stack["hosts"]["vps1"]["sshKeySecret"] = "vps1SshKey"
+    secrets = {**{k: "s" for k in SECRETS if k != "deploySshKey"}, "vps1SshKey": "k"}
+    assert load(stack, secrets=secrets).hosts["vps1"].ssh_key_secret == "vps1SshKey"
+    with pytest.raises(ConfigError) as caught:
+        load(stack, secrets={k: "s" for k in SECRETS if k != "deploySshKey"})
+    assert problem_lines(caught.value) == [
+        line(
+            "hosts.vps1.sshKeySecret",
+            "secret ziggie-infra:vps1SshKey is not set: run `pulumi config set --secret vps1SshKey -s prod`",
+        )
+    ]
+
+
+def test_the_keys_after_a_structured_key_set_as_secret_are_still_read() -> None:
+    config, secret_keys = cli_config(good_stack())
+    config = {f"{NS}network": json.dumps({"mtu": 1400}), **config, f"{NS}colour": "blue"}
+    secret_keys.append(f"{NS}network")
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(config, secret_keys, source=SOURCE, stack="prod")
+    assert problem_lines(caught.value) == [
+        line("colour", "unknown key"),
+        line("network", "is set with --secret; set it as plain config"),
+    ]
