@@ -1034,12 +1034,14 @@ def test_standby_reading_replicas_refuses_its_own_copy_of_a_secret() -> None:
     # Not declared in Pulumi.yaml (dr sets none), so only the program can say it is not read.
     root = Path(__file__).resolve().parents[2]
     stack_file = read_stack_file(root / "Pulumi.dr.yaml")
-    config = {**stack_file.config, f"{NS}postgresPassword": "x"}
+    config = {**stack_file.config, f"{NS}postgresPassword": "x", f"{NS}colour": "blue"}
     secret_keys = [*stack_file.secret_keys, f"{NS}postgresPassword"]
     with pytest.raises(ConfigError) as caught:
         load_stack_config(config, secret_keys, source="Pulumi.dr.yaml", stack="dr")
+    # A key that is no secret of the stack is unknown there as anywhere.
     assert [f"{p.path}: {p.message}" for p in caught.value.problems] == [
-        f"{NS}postgresPassword: is not read: primary.secretsFromReplicas reads it from the primary's replicas"
+        f"{NS}colour: unknown key",
+        f"{NS}postgresPassword: is not read: primary.secretsFromReplicas reads it from the primary's replicas",
     ]
 
 
