@@ -614,3 +614,25 @@ def test_models_json_schema_admits_strings() -> None:
     props = _Limits.model_json_schema()["properties"]
     for name in ("memory", "interval", "cpus"):
         assert {"type": "string"} in props[name]["anyOf"], name
+
+
+def test_the_int64_bounds_are_inclusive() -> None:
+    """Docker's byte counts and NanoCPUs are int64: 2**63 - 1 is the last value, kept; one more is refused."""
+    assert parse_ram(2**63 - 1) == 2**63 - 1
+    with pytest.raises(ValueError, match="too large"):
+        parse_ram(2**63)
+    assert parse_cpus("9223372036.854775807") == Decimal("9223372036.854775807")
+    with pytest.raises(ValueError, match="too large"):
+        parse_cpus("9223372036.854775808")
+
+
+def test_a_hex_float_may_separate_digits_with_underscores_as_go_allows() -> None:
+    # strconv.ParseFloat accepts underscores after a base prefix: 0x_1p10 is 1024; the prefix's X
+    # may be upper case, and is no unit letter.
+    assert parse_ram("0x_1p10") == parse_ram("0X1p10") == 1024
+
+
+def test_a_negative_size_is_named_negative_before_its_unit_is_read() -> None:
+    # go-units RAMInBytes parses the number, refuses a negative one, and only then reads the unit.
+    with pytest.raises(ValueError, match="must not be negative"):
+        parse_ram("-1X")
