@@ -376,6 +376,12 @@ ESTIMATES = [
         id="cdn_egress_and_the_fill_of_its_misses",
     ),
     pytest.param(
+        [("gcp:storage/bucket:Bucket", {"name": "cdn"}), ("gcp:storage/bucket:Bucket", {"name": "logs"})],
+        {"gcsGbStored": {"cdn": 20, "logs": 30}},
+        [("GCS Standard storage", "50", "1.30", False, "")],
+        id="gcs_storage_of_every_bucket",
+    ),
+    pytest.param(
         [(BACKEND, {"enableCdn": UNKNOWN_PROP})],
         {"cdnGbServed": 100},
         [("Cloud CDN cache egress", "100", "8.00", False, "")],
@@ -405,6 +411,33 @@ ESTIMATES = [
 ]
 
 
+# The unit each kind is counted in, as the policy's message prints it ("3 secret = 1.20 USD").
+UNITS = {
+    "Docker hosts": "host",
+    "Route 53 hosted zones": "zone",
+    "Route 53 health checks": "check",
+    "Route 53 health check option": "check",
+    "Secrets Manager secrets": "secret",
+    "Secrets Manager replicas": "replica",
+    "KMS keys": "key",
+    "CloudWatch alarms": "alarm",
+    "AWS budgets": "budget",
+    "GCP budgets": "budget",
+    "GCP global forwarding rules": "rule",
+    "Cloud Monitoring alert conditions": "condition",
+    "S3 Standard storage": "GB",
+    "S3 replication transfer": "GB",
+    "S3 Replication Time Control": "GB",
+    "GCS Standard storage": "GB",
+    "Cloud CDN cache egress": "GiB",
+    "Cloud CDN cache fill": "GiB",
+}
+
+
+def _unit(kind: str) -> str:
+    return UNITS[kind.partition(" (")[0].partition(":")[0]]
+
+
 @pytest.mark.parametrize(("resources", "usage", "expected"), ESTIMATES)
 def test_estimate_lines(
     resources: list[tuple[str, dict[str, Any]]], usage: dict[str, Any], expected: list[tuple[str, ...]]
@@ -412,6 +445,7 @@ def test_estimate_lines(
     hosts = {KVM: "kvm", "ssh://deploy@203.0.113.11": "kvm"}
     estimate = estimate_monthly_cost(resources, TABLE, usage, hosts)
     assert _lines(estimate) == expected
+    assert [line.unit for line in estimate.lines] == [_unit(line.kind) for line in estimate.lines]
     assert estimate.unpriced == ()
     assert estimate.total == sum((Decimal(line[2]) for line in expected), Decimal(0))
     assert estimate.fixed == sum((Decimal(line[2]) for line in expected if line[3]), Decimal(0))
