@@ -626,7 +626,6 @@ class PolicyPackSession:
 
     def configure(self, policy_config_path: Path | None) -> dict[str, PolicySettings]:
         """Validate the config file (if any), reconcile it with the defaults and send Configure."""
-        self.wait_started()
         given = load_policy_config(policy_config_path, self.info.policies) if policy_config_path else {}
         settings = reconcile_policy_config(self.info.policies, given)
         request = analyzer_pb2.ConfigureAnalyzerRequest()

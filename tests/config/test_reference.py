@@ -176,17 +176,20 @@ def test_print(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out == render_reference()
 
 
-def test_module_entry_point(tmp_path: Path) -> None:
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "config.reference", *args],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        )
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m config.reference ARGS` from the project root, in `env` (None: this one)."""
+    return subprocess.run(
+        [sys.executable, "-m", "config.reference", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
 
+
+def test_module_entry_point(tmp_path: Path) -> None:
     printed = run()
     assert (printed.returncode, printed.stdout) == (0, render_reference()), printed.stderr
     stale = readme(tmp_path, "\nold text\n")
@@ -244,14 +247,6 @@ def test_a_readme_beyond_ascii_is_read_and_written_as_utf8_whatever_the_locale(t
     # The C locale without Python's UTF-8 mode or locale coercion: the locale's encoding is ASCII.
     env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
     for mode in ("--write", "--check"):
-        done = subprocess.run(
-            [sys.executable, "-m", "config.reference", mode, str(path)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        )
+        done = run(mode, str(path), env=env)
         assert done.returncode == 0, done.stderr
     assert "Intro – déjà vu." in path.read_text(encoding="utf-8")
