@@ -20,7 +20,7 @@ UV_COMPILE := $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-vers
 	--python-platform x86_64-unknown-linux-gnu --exclude-newer $(LOCK_CUTOFF) \
 	--custom-compile-command "make lock"
 
-.PHONY: preflight test lint lock benchmark reference mutation
+.PHONY: preflight warm test lint lock benchmark reference mutation
 
 $(VENV)/.installed: $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ $(VENV)/.installed: $(LOCK)
 
 preflight: $(VENV)/.installed
 	$(PY) -m preflight --stack $(STACK)
+
+# Keeps pulumi and the providers imported and serves `python -m preflight` runs of this checkout
+# (preflight/warm.py); leaves after 30 idle minutes.
+warm: $(VENV)/.installed
+	$(PY) -m preflight.warm
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q

@@ -7,12 +7,15 @@ from the referenced stack's own preflight run instead of a state backend.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
 import os
 import runpy
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,7 +24,7 @@ from typing import Any, Final
 import pulumi
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from config.loader import PROJECT, ConfigError, load_stack_config
 from config.models import StackConfig
@@ -103,6 +106,40 @@ class _Collector:
             gc.freeze()
             cls.frozen = True
             gc.set_threshold(*thresholds)
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[list[bool]]:
+    """Ctrl-C stops the mocked run at once, as it stops `pulumi preview`.
+
+    The SDK's ``run_pulumi_func`` (pulumi sdk/python/lib/pulumi/runtime/stack.py) catches any
+    BaseException of the program, KeyboardInterrupt included, and then waits for every outstanding
+    RPC; a program interrupted halfway leaves Outputs that never resolve, so that wait never ends
+    and the first Ctrl-C would hang preflight. While the run lasts, SIGINT also stops the event
+    loop (``run_until_complete`` then raises instead of waiting), and the run ends in
+    KeyboardInterrupt. Only the default handler is replaced: an ignored SIGINT stays ignored.
+    The yielded list holds True once SIGINT came.
+    """
+    interrupted = [False]
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield interrupted
+        return
+    # The loop `_sync_await` runs the program on: the SDK's own choice of it.
+    loop: asyncio.AbstractEventLoop = _ensure_event_loop()  # type: ignore[no-untyped-call]
+
+    def stop(signum: int, frame: Any) -> None:
+        interrupted[0] = True
+        loop.stop()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _short_stack_name(reference: str) -> str:
@@ -269,8 +306,13 @@ def _run_program(
                     secret.add(name)
 
         try:
-            with _Collector.young_only():
-                _sync_await(run_pulumi_func(program))
+            with _Collector.young_only(), _interruptible() as interrupted:
+                try:
+                    _sync_await(run_pulumi_func(program))
+                except BaseException:
+                    if interrupted[0]:
+                        raise KeyboardInterrupt from None
+                    raise
         except pulumi.RunError as exc:
             raise PreflightError(str(exc)) from None
         except PreflightError:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from preflight import __main__ as cli
+from preflight import cli
 from preflight.documents import MAX_DEPTH, MAX_NODES, DocumentError, load_json, load_yaml
 from preflight.runner import PROJECT_DIR
 

@@ -18,7 +18,7 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from preflight import __main__ as cli
+from preflight import cli
 from preflight.documents import load_yaml
 from preflight.runner import PROJECT_DIR
 

@@ -1,0 +1,200 @@
+"""The warm server (preflight/warm.py): a served run is the run the command makes in its own process."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from preflight import warm
+from preflight.runner import PROJECT_DIR
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[str]
+    log: Path
+    directory: Path
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8")
+
+    def wait_for(self, pattern: str, timeout: float = 60.0) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.search(pattern, self.text())
+            if found:
+                return found
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"the warm server's log never matched {pattern!r}:\n{self.text()}")
+
+
+def _env(directory: Path, **extra: str) -> dict[str, str]:
+    env = {**os.environ, warm.DIR_ENV: str(directory), **extra}
+    env.pop(warm.SWITCH_ENV, None)
+    env.setdefault("PREFLIGHT_POLICY_PYTHON", sys.executable)
+    return env
+
+
+def _start(directory: Path, log: Path) -> subprocess.Popen[str]:
+    with log.open("w", encoding="utf-8") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "preflight.warm", "--idle-minutes", "3"],
+            cwd=PROJECT_DIR,
+            env=_env(directory),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    directory = tmp_path / "warm"  # made private by the server
+    server = Served(_start(directory, tmp_path / "server.log"), tmp_path / "server.log", directory)
+    server.wait_for("serving ")
+    yield server
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGINT)
+        server.process.wait(timeout=30)
+
+
+def _preflight(directory: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "preflight", *args],
+        cwd=PROJECT_DIR,
+        env=_env(directory, **env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_a_served_run_prints_and_exits_as_the_cold_run(served: Served, tmp_path: Path) -> None:
+    missing = tmp_path / "Pulumi.missing.yaml"
+    runs = {
+        ("--stack", "dev", "--json"): 0,
+        ("--stack", "dev", "--no-policy", "--config-file", str(missing)): 2,
+    }
+    for args, code in runs.items():
+        cold = _preflight(served.directory, *args, PREFLIGHT_WARM="0")
+        hot = _preflight(served.directory, *args)
+        assert cold.returncode == code
+        assert (hot.returncode, hot.stdout, hot.stderr) == (cold.returncode, cold.stdout, cold.stderr)
+        # Served, not run cold beside the server:
+        served.wait_for(re.escape(f"ran {' '.join(args)} (pid ") + rf"\d+\): exit {code} in")
+    assert "Pulumi.missing.yaml" in cold.stderr
+
+
+def test_the_server_keeps_what_the_runs_imported_and_nothing_of_the_project(served: Served) -> None:
+    assert _preflight(served.directory, "--stack", "dev", "--no-policy").returncode == 0
+    served.wait_for(r"ran --stack dev --no-policy \(pid \d+\): exit 0")
+    learned = next(served.directory.glob("*.sock")).with_suffix(".modules.json")
+    deadline = time.monotonic() + 30
+    while not learned.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    names = json.loads(learned.read_text(encoding="utf-8"))
+    assert "pulumi_docker" in names and "pulumi.runtime.mocks" in names
+    project = {path.name for path in PROJECT_DIR.iterdir() if path.is_dir()} | {"__main__"}
+    assert not [name for name in names if name.split(".")[0] in project]
+
+
+def test_interrupting_the_command_stops_its_run_and_policy_pack(served: Served, tmp_path: Path) -> None:
+    from benchmarks.preflight_scale import synthetic_stack_file
+
+    stack_file = synthetic_stack_file(2100, tmp_path)  # about half a minute of program run
+    client = subprocess.Popen(
+        [sys.executable, "-m", "preflight", "--stack", "prod", "--config-file", str(stack_file)],
+        cwd=PROJECT_DIR,
+        env=_env(served.directory),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    pid = int(served.wait_for(r"running --stack prod --config-file \S+ \(pid (\d+)\)").group(1))
+    time.sleep(3)  # the policy pack is up and the program is running
+    assert client.poll() is None
+    client.send_signal(signal.SIGINT)
+    assert client.wait(timeout=30) == 130
+    served.wait_for(rf"\(pid {pid}\): exit 130 in", timeout=warm.GRACE_SECONDS + 30)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)  # nothing of the run's process group, its pack included, is left
+    assert served.process.poll() is None  # and the server serves on
+    assert _preflight(served.directory, "--stack", "dev", "--no-policy").returncode == 0
+
+
+def test_a_second_server_for_the_same_checkout_is_refused(served: Served, tmp_path: Path) -> None:
+    second = _start(served.directory, tmp_path / "second.log")
+    assert second.wait(timeout=60) == 2
+    assert "a warm server already serves" in (tmp_path / "second.log").read_text(encoding="utf-8")
+    assert served.process.poll() is None
+
+
+def test_without_a_usable_server_the_command_runs_in_its_own_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = tmp_path / "warm"
+    monkeypatch.setenv(warm.DIR_ENV, str(directory))
+    monkeypatch.delenv(warm.SWITCH_ENV, raising=False)
+    assert warm.delegate(["--stack", "dev"]) is None  # no directory
+
+    directory.mkdir(mode=0o700)
+    path = warm.socket_path()
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(path))
+    stale.close()  # a socket file nobody listens on
+    assert warm.delegate(["--stack", "dev"]) is None
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listening:
+        path.unlink()
+        listening.bind(str(path))
+        listening.listen(1)
+        monkeypatch.setenv(warm.SWITCH_ENV, "0")
+        assert warm.delegate(["--stack", "dev"]) is None  # switched off
+        monkeypatch.delenv(warm.SWITCH_ENV)
+        directory.chmod(0o777)
+        assert warm.delegate(["--stack", "dev"]) is None  # a directory others can enter is not trusted
+        directory.chmod(0o700)
+
+
+def _request(server: warm.Server, **changes: object) -> tuple[dict[str, object], bool]:
+    """Hand `server` one request over a socket pair; its answer, and whether it serves on."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with ours, theirs:
+        request = {
+            "argv": ["--stack", "dev"],
+            "cwd": str(PROJECT_DIR),
+            "env": {},
+            "streams": [warm._stream_spec(s) for s in (sys.stdin, sys.stdout, sys.stderr)],
+            "interpreter": warm.interpreter_options(),
+            **changes,
+        }
+        with open(os.devnull, "rb") as null:
+            fds = [null.fileno()] * 3
+            warm._send(ours, request, fds)
+            serves_on = server.handle(theirs)
+        answer, _ = warm._receive(ours)
+    return answer, serves_on
+
+
+def test_a_request_the_server_cannot_run_as_the_command_would_is_sent_back(tmp_path: Path) -> None:
+    server = warm.Server(tmp_path / "x.sock", 60, log=open(os.devnull, "w"))  # noqa: SIM115
+    answer, serves_on = _request(server, interpreter=[["error"], 0, 0, 0, 0, 0, []])
+    assert serves_on and "other options" in str(answer["fallback"])
+
+    server.fingerprint = (0, 0)  # as if a package was installed since it started
+    answer, serves_on = _request(server)
+    assert not serves_on and "packages changed" in str(answer["fallback"])
