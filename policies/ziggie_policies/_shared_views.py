@@ -14,7 +14,7 @@ gRPC methods as preflight, so the saving has to live in the pack.
 SDK's own ``Analyze``, ``AnalyzeStack`` and ``_get_provider_resource`` code with those three
 global names bound to memoizing stand-ins for the length of one request: each message is
 converted once and every policy of the request reads the same view. AnalyzeStack's resources
-are built and linked once per request, equal option messages share one view, and a provider
+are built and linked once per request (each one's props when a policy first reads them), equal option messages share one view, and a provider
 (every resource of a host carries a copy) is viewed once for all requests. None of the SDK's
 logic is rewritten (which policies run at which level, how violations, unknown values and
 not-applicable are reported), and the installed ``pulumi_policy`` module is left unpatched.
@@ -153,24 +153,68 @@ def _one_request(stack_builder: Callable[[], list[SharedResource]] | None = None
 # --- the stand-ins the SDK's conversion code runs with -----------------------------------------
 
 
-def _read_only(value: Any, path: list[str]) -> Any:
-    """``unknown_checking_proxy``'s proxies, over containers that cannot be written.
+class ReadOnlyDict(_DictProxy):
+    """``unknown_checking_proxy``'s dict proxy over a mapping that cannot be written, built lazily.
 
-    As the SDK's ``_proxy_helper``, each list and dict is wrapped with the path that leads to it,
-    which names an unknown value's place in its error.
+    As the SDK's ``_proxy_helper``, each nested list and dict is a proxy with the path that leads to
+    it, which names an unknown value's place in its error; here it is made when first read (and
+    kept, so reading it again gives the same view) rather than for every value up front: most
+    policies read a few keys of a few resources. Nothing mutable is handed out: ``"__target"``, the
+    SDK proxy's way to its contents (unknown values unchecked), gives a read-only mapping of views.
     """
+
+    def __init__(self, target: dict[str, Any], path: list[str]) -> None:
+        self._raw = types.MappingProxyType(target)
+        super().__init__(self._raw, path)  # type: ignore[arg-type]
+        self._path = path
+        self._views: dict[Any, Any] = {}
+
+    def _view(self, key: Any, value: Any) -> Any:
+        if not isinstance(value, (list, dict)):
+            return value
+        view = self._views.get(key)
+        if view is None:
+            view = self._views[key] = _read_only(value, [*self._path, str(key)])
+        return view
+
+    def __getitem__(self, key: Any) -> Any:
+        if key == "__target":
+            return types.MappingProxyType({k: self._view(k, v) for k, v in self._raw.items()})
+        return self._view(key, super().__getitem__(key))  # raises UnknownValueError as the SDK's proxy
+
+
+class ReadOnlyList(_ListProxy):
+    """``unknown_checking_proxy``'s list proxy over a tuple, its nested lists and dicts viewed when read."""
+
+    def __init__(self, target: list[Any], path: list[str]) -> None:
+        self._raw = tuple(target)
+        super().__init__(self._raw, path)  # type: ignore[arg-type]
+        self._path = path
+        self._views: dict[int, Any] = {}
+
+    def _view(self, index: int, value: Any) -> Any:
+        if not isinstance(value, (list, dict)):
+            return value
+        view = self._views.get(index)
+        if view is None:
+            view = self._views[index] = _read_only(value, [*self._path, str(index)])
+        return view
+
+    def __getitem__(self, key: Any) -> Any:
+        if key == "__target":
+            return tuple(self._view(i, v) for i, v in enumerate(self._raw))
+        if isinstance(key, slice):  # as the SDK's proxy: a tuple of the items, unknown values unchecked
+            return tuple(self._view(i, self._raw[i]) for i in range(*key.indices(len(self._raw))))
+        value = super().__getitem__(key)
+        return self._view(key + len(self._raw) if key < 0 else key, value)
+
+
+def _read_only(value: Any, path: list[str]) -> Any:
+    """``unknown_checking_proxy``'s proxies of `value`, over containers that cannot be written."""
     if isinstance(value, list):
-        items = tuple(
-            _read_only(item, [*path, str(i)]) if isinstance(item, (list, dict)) else item
-            for i, item in enumerate(value)
-        )
-        return _ListProxy(items, path)  # type: ignore[arg-type]
+        return ReadOnlyList(value, path)
     if isinstance(value, dict):
-        entries = {
-            key: _read_only(item, [*path, str(key)]) if isinstance(item, (list, dict)) else item
-            for key, item in value.items()
-        }
-        return _DictProxy(types.MappingProxyType(entries), path)  # type: ignore[arg-type]
+        return ReadOnlyDict(value, path)
     return value
 
 
@@ -253,7 +297,20 @@ class SharedProvider(_ReadOnlyAttributes, PolicyProviderResource):
 
 
 class SharedResource(_ReadOnlyAttributes, PolicyResource):
-    """A resource of AnalyzeStack, linked to its parent and dependencies, read-only."""
+    """A resource of AnalyzeStack, linked to its parent and dependencies, read-only.
+
+    Its props are converted from the request's message when a policy first reads them: most stack
+    policies look at the props of a few kinds of resource only.
+    """
+
+    @property
+    def props(self) -> Any:
+        attributes = vars(self)
+        view = attributes.get("_props")
+        if view is None:
+            message = attributes["_properties"]
+            view = attributes["_props"] = _shared_proxy(_shared_deserialize(_SharedJsonFormat.MessageToDict(message)))
+        return view
 
 
 OPTION_LISTS: Final = ("ignore_changes", "aliases", "additional_secret_outputs")
@@ -347,12 +404,11 @@ class SharedViewServicer(_Base):  # type: ignore[misc]
         built: list[tuple[SharedResource, Any]] = []
         by_urn: dict[str, SharedResource] = {}
         for r in request.resources:
-            props = _shared_proxy(_shared_deserialize(_SharedJsonFormat.MessageToDict(r.properties)))
             resource = _copy_as(
                 SharedResource,
                 {
                     "resource_type": r.type,
-                    "props": props,
+                    "_properties": r.properties,  # converted when first read
                     "urn": r.urn,
                     "name": r.name,
                     "opts": self._get_resource_options(r),

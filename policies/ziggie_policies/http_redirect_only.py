@@ -24,6 +24,7 @@ from pulumi_policy import (
 from ziggie_policies._support import UNKNOWN, prop, read_config
 
 NAME: Final = "http-redirect-only"
+GCP: Final = "gcp:"
 FORWARDING_RULE: Final = "gcp:compute/globalForwardingRule:GlobalForwardingRule"
 HTTP_PROXY: Final = "gcp:compute/targetHttpProxy:TargetHttpProxy"
 URL_MAP: Final = "gcp:compute/uRLMap:URLMap"
@@ -52,12 +53,23 @@ def _dependency(resource: PolicyResource, key: str, by_link: Mapping[str, Policy
 
 def redirect_violations(resources: Sequence[PolicyResource], config: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(message, URN) for each plain-HTTP forwarding rule that may serve content."""
-    by_link = {link: r for r in resources for link in [prop(r.props, "selfLink")] if isinstance(link, str)}
+    rules = [r for r in resources if r.resource_type == FORWARDING_RULE]
+    if not rules:
+        return []
+    # A self link is GCP's: only a GCP resource's props are read for one (the pack converts a
+    # resource's props when they are first read).
+    by_link = {
+        link: r
+        for r in resources
+        if r.resource_type.startswith(GCP)
+        for link in [prop(r.props, "selfLink")]
+        if isinstance(link, str)
+    }
     found: list[tuple[str, str]] = []
     # In the engine's order: preflight, like the CLI, orders the violations it shows itself.
-    for rule in resources:
+    for rule in rules:
         port = prop(rule.props, "portRange")
-        if rule.resource_type != FORWARDING_RULE or port is UNKNOWN or port not in config["ports"]:
+        if port is UNKNOWN or port not in config["ports"]:
             continue
         who = f"forwarding rule {rule.name} (port {port})"
         proxy = _dependency(rule, "target", by_link)

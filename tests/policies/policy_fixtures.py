@@ -586,3 +586,25 @@ def reader_errors(session: PolicyPackSession, tmp_path: Path, document: Mapping[
 
 
 Runner = Callable[[Policy, str, Sequence[RecordedResource], Mapping[str, Any]], list[str]]
+
+
+class _Unread(PolicyResource):
+    """A stack resource whose props must not be read: reading them fails the test."""
+
+    @property  # type: ignore[override]
+    def props(self) -> Any:
+        raise AssertionError(f"{self.resource_type}'s props were read")
+
+    @props.setter
+    def props(self, value: Any) -> None:
+        pass
+
+
+def unread(resource_type: str, urn: str, provider: PolicyProviderResource | None = None) -> PolicyResource:
+    """A stack resource of `resource_type` whose props fail the test if a policy reads them.
+
+    The pack converts a stack resource's props when they are first read
+    (ziggie_policies/_shared_views.py); a stack policy reads only the props it needs.
+    """
+    options = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+    return _Unread(resource_type, {}, urn, urn.rsplit(":", 1)[-1], options, provider, None, [], {})

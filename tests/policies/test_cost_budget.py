@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from policy_fixtures import aws, container, on_host, run_direct
+from policy_fixtures import aws, container, on_host, run_direct, unread
 from pulumi_policy import PolicyCustomTimeouts, PolicyProviderResource, PolicyResource, PolicyResourceOptions
 from ziggie_policies import cost_budget
 from ziggie_policies._cost import Estimate, Line, PriceTable, estimate_monthly_cost, load_prices, render_lines
@@ -115,6 +115,22 @@ def test_docker_providers_the_containers_name_are_priced_once_when_not_sent_them
         ("aws:route53/zone:Zone", {}),
         ("pulumi:providers:docker", {"host": "ssh://deploy@203.0.113.10"}),
     ]
+
+
+def test_the_estimate_reads_the_props_of_the_kinds_it_prices_by_props_only() -> None:
+    # The pack converts a stack resource's props when first read: containers, images and volumes,
+    # most of a stack, are priced by their host.
+    docker = PolicyProviderResource(
+        "pulumi:providers:docker", {"host": "ssh://deploy@203.0.113.10"}, "urn:docker-vps1", "vps1-docker"
+    )
+    resources = [
+        unread(kind, f"urn:{i}", docker)
+        for i, kind in enumerate(
+            ["docker:index/container:Container", "docker:index/remoteImage:RemoteImage", "docker:index/volume:Volume"]
+        )
+    ]
+    estimate = estimate_monthly_cost(cost_budget.stack_resources(resources), TABLE, {}, {KVM: "kvm"})
+    assert estimate.total == Decimal(12)  # the host, found through the containers
 
 
 def test_unknown_config_key_is_an_error() -> None:

@@ -6,7 +6,8 @@ import dataclasses
 from typing import Any
 
 import pytest
-from policy_fixtures import UNKNOWN, gcp, run_direct, run_direct_located
+from policy_fixtures import UNKNOWN, gcp, run_direct, run_direct_located, unread
+from pulumi_policy import PolicyResource
 from ziggie_policies import http_redirect_only
 from ziggie_policies._support import PolicyConfigError
 
@@ -193,3 +194,29 @@ def test_unknown_config_key_is_an_error() -> None:
     with pytest.raises(PolicyConfigError) as caught:
         run_direct(http_redirect_only.policy, chain(url_map={"defaultUrlRedirect": REDIRECT}), {"port": ["80"]})
     assert str(caught.value) == "policy http-redirect-only: unknown config key 'port' (known: ports)"
+
+
+def test_only_gcp_resources_props_are_read_and_none_without_a_forwarding_rule() -> None:
+    # The pack converts a stack resource's props when first read (ziggie_policies/_shared_views.py).
+    config = {"ports": ["80"]}
+    assert (
+        http_redirect_only.redirect_violations(
+            [unread(URL_MAP, "urn:map"), unread("docker:index/container:Container", "urn:c")], config
+        )
+        == []
+    )
+    rule = PolicyResource(
+        RULE,
+        {"portRange": "80", "target": "x"},
+        "urn:rule",
+        "rule",
+        unread(URL_MAP, "urn:map").opts,
+        None,
+        None,
+        [],
+        {},
+    )
+    found = http_redirect_only.redirect_violations([rule, unread("docker:index/container:Container", "urn:c")], config)
+    assert found == [
+        ("forwarding rule rule (port 80): its target is not a target HTTP proxy of this stack", "urn:rule")
+    ]

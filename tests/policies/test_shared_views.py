@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 from google.protobuf import descriptor_pb2, json_format, struct_pb2
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import (
     EnforcementLevel,
@@ -143,12 +145,15 @@ def conversions(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
 # --- one conversion per resource and request, for every policy --------------------------------
 
 
-def _stack_recorders(count: int) -> tuple[list[Any], dict[str, list[Any]]]:
+def _stack_recorders(count: int, *, read_props: bool = True) -> tuple[list[Any], dict[str, list[Any]]]:
     seen: dict[str, list[Any]] = {}
 
     def recorder(name: str) -> Any:
         def validate(args: Any, report: Callable[..., None]) -> None:
             seen[name] = list(args.resources)
+            if read_props:
+                for resource in args.resources:
+                    assert resource.props["labels"] is resource.props["labels"]
 
         return StackValidationPolicy(name=name, description="Records the stack.", validate=validate)
 
@@ -162,10 +167,19 @@ def test_stack_request_converts_each_resource_once_for_all_its_policies(conversi
     # Five resources, and the provider all five carry a copy of: once each, not once per policy.
     assert conversions == {"dict": 6, "deserialized": 6}
     first, *others = seen.values()
+    assert all(resource.props is resource.props for resource in first)
     assert [r.name for r in first] == [f"svc{i}" for i in range(5)]
     for other in others:
         assert other is not first, "each policy gets a list of its own"
         assert all(theirs is mine for mine, theirs in zip(first, other, strict=True))
+
+
+def test_a_stack_resource_whose_props_no_policy_reads_is_not_converted(conversions: dict[str, int]) -> None:
+    policies, seen = _stack_recorders(3, read_props=False)
+    _, shared = _servicers(policies)
+    shared.AnalyzeStack(_stack_request(5), None)
+    assert conversions == {"dict": 1, "deserialized": 1}  # the provider all five carry, built with each
+    assert [r.name for r in next(iter(seen.values()))] == [f"svc{i}" for i in range(5)]
 
 
 def test_the_sdk_servicer_converts_each_resource_once_per_policy(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -362,7 +376,7 @@ def test_outside_analyze_the_servicer_builds_options_as_the_sdk_does_and_shares_
     options = shared._get_resource_options(_analyze_request())
     assert type(options) is PolicyResourceOptions
     provider = shared._get_provider_resource(_analyze_request())
-    assert isinstance(provider, PolicyProviderResource) and type(provider.props) is _DictProxy
+    assert isinstance(provider, PolicyProviderResource) and isinstance(provider.props, _DictProxy)
     assert shared._get_provider_resource(_analyze_request()) is provider
     with pytest.raises(TypeError):
         provider.props["host"] = "ssh://evil"  # type: ignore[index]
@@ -468,7 +482,7 @@ def test_a_read_only_view_reads_like_the_sdk_proxy() -> None:
     raw = json_format.MessageToDict(_struct(_props(3)))
     stock = sdk.unknown_checking_proxy(sdk.deserialize_properties(raw))
     view = _shared_views._read_only(sdk.deserialize_properties(raw), [])
-    assert type(view) is _DictProxy and type(view["envs"]) is _ListProxy
+    assert isinstance(view, _DictProxy) and isinstance(view["envs"], _ListProxy)
     assert list(view) == list(stock) and len(view["envs"]) == len(stock["envs"]) == 2
     assert [view["envs"][i] for i in range(2)] == [stock["envs"][i] for i in range(2)] == ["A=1", "B_PASSWORD=x"]
     for props in (stock, view):
@@ -699,7 +713,7 @@ def test_nested_lists_are_read_only_views_that_name_an_unknowns_place() -> None:
     raw = {"a": [[1, UNKNOWN_STRING_VALUE]], "b": [{"c": UNKNOWN_STRING_VALUE}], "d": [[[2]]]}
     stock = sdk.unknown_checking_proxy(sdk.deserialize_properties(raw))
     view = _shared_views._read_only(sdk.deserialize_properties(raw), [])
-    assert type(view["a"][0]) is _ListProxy and type(view["b"][0]) is _DictProxy
+    assert isinstance(view["a"][0], _ListProxy) and isinstance(view["b"][0], _DictProxy)
     assert view["d"][0][0][0] == 2
     with pytest.raises(TypeError):
         view["a"][0]["__target"][0] = 5  # a tuple underneath
@@ -722,7 +736,7 @@ def _stack_request_with_options(
 
 
 def test_equal_options_share_one_view_in_a_request_and_others_get_their_own() -> None:
-    policies, seen = _stack_recorders(2)
+    policies, seen = _stack_recorders(2, read_props=False)
     _, shared = _servicers(policies)
     shared.AnalyzeStack(_stack_request_with_options([_options(1), _options(2), _options(1)]), None)
     resources = seen["stack-0"]
@@ -777,3 +791,66 @@ def test_the_servicer_takes_the_sdks_arguments_by_keyword_too() -> None:
     )
     assert servicer._providers == {}
     assert len(servicer.Analyze(_analyze_request(), None).diagnostics) == 3
+
+
+# --- lazily built read-only views read exactly as the SDK's eager proxies ------------------------
+
+_UNKNOWN = st.sampled_from([UNKNOWN_STRING_VALUE, "04da6b54", "x"])
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False) | _UNKNOWN,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from("abcd"), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def _reads(props: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], str]]:
+    """Every read a policy can make of `props`, walked down every path: what each one gives."""
+    out: list[tuple[tuple[Any, ...], str]] = []
+    keys: list[Any] = list(props) if isinstance(props, _DictProxy) else list(range(-len(props), len(props)))
+    for key in keys:
+        try:
+            value = props[key]
+        except sdk.UnknownValueError as exc:
+            out.append(((*path, key), f"unknown: {exc.message}"))
+            continue
+        if isinstance(value, (_DictProxy, _ListProxy)):
+            out.append(((*path, key), "dict view" if isinstance(value, _DictProxy) else "list view"))
+            out += _reads(value, (*path, key))
+        else:
+            out.append(((*path, key), repr(value)))
+    if isinstance(props, _ListProxy):
+        out.append(((*path, "[1:]"), repr([_plain(v) for v in props[1:]])))
+    out.append(
+        (
+            (*path, "__target"),
+            repr(sorted(map(str, props["__target"])) if isinstance(props, _DictProxy) else len(props["__target"])),
+        )
+    )
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, _DictProxy):
+        return {k: _plain(v) for k, v in value["__target"].items()}
+    if isinstance(value, _ListProxy):
+        return [_plain(v) for v in value["__target"]]
+    return value
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from("abcdef"), _JSON, max_size=6))
+def test_a_lazy_view_reads_as_the_sdks_proxy_everywhere(raw: dict[str, Any]) -> None:
+    stock = sdk.unknown_checking_proxy(sdk.deserialize_properties(raw))
+    view = _shared_views._read_only(sdk.deserialize_properties(raw), [])
+    assert _reads(view) == _reads(stock)
+    assert _plain(view) == _plain(stock) == json.loads(json.dumps(raw))
+
+
+def test_a_lazy_view_builds_a_nested_view_when_first_read_and_then_keeps_it() -> None:
+    view = _shared_views._read_only({"a": [{"b": [1]}], "c": {"d": 2}}, [])
+    assert view._views == {}
+    first = view["a"]
+    assert list(view._views) == ["a"] and view["a"] is first and first[0] is first[-1] is first[0]
+    with pytest.raises(TypeError):
+        view["__target"]["c"]["d"] = 3  # what "__target" gives is read-only views too
+    assert view["c"]["d"] == 2
