@@ -28,7 +28,6 @@ import json
 import os
 import pickle
 import resource
-import signal
 import statistics
 import subprocess
 import sys
@@ -255,7 +254,7 @@ def _warm_end_to_end(directory: Path) -> list[float]:
             raise SystemExit(f"the warm server served {served} of {END_TO_END_RUNS + 1} runs:\n{log.read_text()}")
         return times
     finally:
-        server.send_signal(signal.SIGINT)
+        server.terminate()
         server.wait(timeout=30)
 
 

@@ -213,11 +213,19 @@ def delegate(argv: list[str]) -> int | None:
         except (OSError, EOFError, ValueError):
             return None  # the server went away before taking the run: nothing has run yet
         except KeyboardInterrupt:
+            return 130
+        if "started" not in answer:
+            print(f"preflight: warm server: {answer.get('fallback', 'no answer')}; running cold", file=sys.stderr)
+            return None
+        # The run has started: from here on it is this command's run, whatever happens to the server.
+        try:
+            answer, _ = _receive(sock)
+        except (OSError, EOFError, ValueError):
+            print("preflight: the warm server stopped during the run", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
             return 130  # closing the connection tells the server to interrupt the run
-        if "exit" in answer:
-            return int(answer["exit"])
-        print(f"preflight: warm server: {answer.get('fallback', 'no answer')}; running cold", file=sys.stderr)
-        return None
+        return int(answer["exit"])
     finally:
         sock.close()
 
@@ -396,7 +404,16 @@ class Server:
         for fd in fds:
             os.close(fd)  # the client's stdio stays open in the run only
         fds.clear()
-        return (pid, *self._wait(pid, connection, report_read))
+        try:
+            with contextlib.suppress(OSError):
+                _send(connection, {"started": pid})
+            return (pid, *self._wait(pid, connection, report_read))
+        except BaseException:
+            # The server is stopping mid-run (SIGTERM): the run goes too, and the command says so.
+            _signal_group(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+            raise
 
     def _wait(self, pid: int, connection: socket.socket, report: int) -> tuple[int, list[str]]:
         child = os.pidfd_open(pid)
@@ -517,6 +534,10 @@ def _child(
     return code
 
 
+def _stop(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m preflight.warm", description=__doc__.splitlines()[0])
     parser.add_argument("--idle-minutes", type=float, default=30.0, help="leave after this long without a run")
@@ -526,6 +547,8 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(PROJECT_DIR)
     if str(PROJECT_DIR) not in sys.path:
         sys.path.insert(0, str(PROJECT_DIR))
+    # SIGTERM stops the server as Ctrl-C does: its socket goes with it (runs reset it for themselves).
+    signal.signal(signal.SIGTERM, _stop)
     try:
         server = Server(socket_path(), args.idle_minutes * 60)
         with server.bound():

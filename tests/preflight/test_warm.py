@@ -67,8 +67,9 @@ def served(tmp_path: Path) -> Iterator[Served]:
     server.wait_for("serving ")
     yield server
     if server.process.poll() is None:
-        server.process.send_signal(signal.SIGINT)
-        server.process.wait(timeout=30)
+        server.process.terminate()
+        assert server.process.wait(timeout=30) == 130
+        assert not list(directory.glob("*.sock"))  # a stopped server takes its socket with it
 
 
 def _preflight(directory: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -134,6 +135,32 @@ def test_interrupting_the_command_stops_its_run_and_policy_pack(served: Served, 
         os.killpg(pid, 0)  # nothing of the run's process group, its pack included, is left
     assert served.process.poll() is None  # and the server serves on
     assert _preflight(served.directory, "--stack", "dev", "--no-policy").returncode == 0
+
+
+def test_a_server_stopped_during_a_run_takes_the_run_along_and_the_command_says_so(
+    served: Served, tmp_path: Path
+) -> None:
+    from benchmarks.preflight_scale import synthetic_stack_file
+
+    stack_file = synthetic_stack_file(2100, tmp_path)
+    client = subprocess.Popen(
+        [sys.executable, "-m", "preflight", "--stack", "prod", "--no-policy", "--config-file", str(stack_file)],
+        cwd=PROJECT_DIR,
+        env=_env(served.directory),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    pid = int(served.wait_for(r"running --stack prod --no-policy --config-file \S+ \(pid (\d+)\)").group(1))
+    time.sleep(1)
+    served.process.terminate()
+    out, err = client.communicate(timeout=60)
+    # Not run again cold: the run had started, so it was this command's run.
+    assert (client.returncode, out, err) == (2, "", "preflight: the warm server stopped during the run\n")
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)
+    assert served.process.wait(timeout=30) == 130
+    assert not list(served.directory.glob("*.sock"))
 
 
 def test_a_second_server_for_the_same_checkout_is_refused(served: Served, tmp_path: Path) -> None:
