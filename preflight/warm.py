@@ -56,7 +56,6 @@ from pathlib import Path
 from typing import Any, Final
 
 PROJECT_DIR: Final = Path(__file__).resolve().parents[1]
-LOCK_FILE: Final = PROJECT_DIR / "requirements.lock"
 SWITCH_ENV: Final = "PREFLIGHT_WARM"
 """``PREFLIGHT_WARM=0`` makes ``python -m preflight`` run in its own process even with a server."""
 DIR_ENV: Final = "PREFLIGHT_WARM_DIR"
@@ -100,12 +99,16 @@ def _private(directory: Path, *, create: bool) -> bool:
 
 def server_key(project_dir: Path = PROJECT_DIR) -> str:
     """What a server is tied to: this interpreter, this checkout, its lock and this module's code."""
+    try:
+        lock = (project_dir / "requirements.lock").read_bytes()
+    except FileNotFoundError:
+        lock = b""
     digest = hashlib.sha256()
     for part in (
         os.path.realpath(sys.executable),
         sys.version,
         str(project_dir.resolve()),
-        (project_dir / "requirements.lock").read_bytes() if (project_dir / "requirements.lock").exists() else b"",
+        lock,
         Path(__file__).read_bytes(),
     ):
         digest.update(part if isinstance(part, bytes) else part.encode())
@@ -187,11 +190,11 @@ def delegate(argv: list[str]) -> int | None:
     """Run preflight with `argv` in a warm server; its exit code, or None to run it here instead."""
     if os.environ.get(SWITCH_ENV, "1") == "0":
         return None
+    if not _private(runtime_dir(), create=False):
+        return None  # no server has run here (and nothing is hashed for the socket's name)
     try:
         path = socket_path()
     except OSError:
-        return None
-    if not _private(path.parent, create=False):
         return None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:

@@ -153,19 +153,13 @@ def _one_request(stack_builder: Callable[[], list[SharedResource]] | None = None
 # --- the stand-ins the SDK's conversion code runs with -----------------------------------------
 
 
-class ReadOnlyDict(_DictProxy):
-    """``unknown_checking_proxy``'s dict proxy over a mapping that cannot be written, built lazily.
+class _NestedViews:
+    """A lazy view's nested lists and dicts: each made a read-only view, with its path, when first read.
 
-    As the SDK's ``_proxy_helper``, each nested list and dict is a proxy with the path that leads to
-    it, which names an unknown value's place in its error; here it is made when first read (and
-    kept, so reading it again gives the same view) rather than for every value up front: most
-    policies read a few keys of a few resources. Nothing mutable is handed out: ``"__target"``, the
-    SDK proxy's way to its contents (unknown values unchecked), gives a read-only mapping of views.
+    The view is kept, so reading the same place again gives the same view.
     """
 
-    def __init__(self, target: dict[str, Any], path: list[str]) -> None:
-        self._raw = types.MappingProxyType(target)
-        super().__init__(self._raw, path)  # type: ignore[arg-type]
+    def __init__(self, path: list[str]) -> None:
         self._path = path
         self._views: dict[Any, Any] = {}
 
@@ -177,28 +171,35 @@ class ReadOnlyDict(_DictProxy):
             view = self._views[key] = _read_only(value, [*self._path, str(key)])
         return view
 
+
+class ReadOnlyDict(_NestedViews, _DictProxy):
+    """``unknown_checking_proxy``'s dict proxy over a mapping that cannot be written, built lazily.
+
+    As the SDK's ``_proxy_helper``, each nested list and dict is a proxy with the path that leads to
+    it, which names an unknown value's place in its error; here it is made when first read (and
+    kept, so reading it again gives the same view) rather than for every value up front: most
+    policies read a few keys of a few resources. Nothing mutable is handed out: ``"__target"``, the
+    SDK proxy's way to its contents (unknown values unchecked), gives a read-only mapping of views.
+    """
+
+    def __init__(self, target: dict[str, Any], path: list[str]) -> None:
+        self._raw = types.MappingProxyType(target)
+        _DictProxy.__init__(self, self._raw, path)  # type: ignore[arg-type]
+        _NestedViews.__init__(self, path)
+
     def __getitem__(self, key: Any) -> Any:
         if key == "__target":
             return types.MappingProxyType({k: self._view(k, v) for k, v in self._raw.items()})
         return self._view(key, super().__getitem__(key))  # raises UnknownValueError as the SDK's proxy
 
 
-class ReadOnlyList(_ListProxy):
+class ReadOnlyList(_NestedViews, _ListProxy):
     """``unknown_checking_proxy``'s list proxy over a tuple, its nested lists and dicts viewed when read."""
 
     def __init__(self, target: list[Any], path: list[str]) -> None:
         self._raw = tuple(target)
-        super().__init__(self._raw, path)  # type: ignore[arg-type]
-        self._path = path
-        self._views: dict[int, Any] = {}
-
-    def _view(self, index: int, value: Any) -> Any:
-        if not isinstance(value, (list, dict)):
-            return value
-        view = self._views.get(index)
-        if view is None:
-            view = self._views[index] = _read_only(value, [*self._path, str(index)])
-        return view
+        _ListProxy.__init__(self, self._raw, path)  # type: ignore[arg-type]
+        _NestedViews.__init__(self, path)
 
     def __getitem__(self, key: Any) -> Any:
         if key == "__target":

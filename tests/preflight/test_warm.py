@@ -113,23 +113,32 @@ def test_the_server_keeps_what_the_runs_imported_and_nothing_of_the_project(serv
     assert not [name for name in names if name.split(".")[0] in project]
 
 
-def test_interrupting_the_command_stops_its_run_and_policy_pack(served: Served, tmp_path: Path) -> None:
+def _long_run(served: Served, tmp_path: Path, *options: str) -> tuple[subprocess.Popen[str], int]:
+    """A served preflight of a 2,100-service prod stack (about half a minute of program run), once
+    the server has forked it: the command's process and the run's pid."""
     from benchmarks.preflight_scale import synthetic_stack_file
 
-    stack_file = synthetic_stack_file(2100, tmp_path)  # about half a minute of program run
+    stack_file = synthetic_stack_file(2100, tmp_path)
+    args = ["--stack", "prod", *options, "--config-file", str(stack_file)]
     client = subprocess.Popen(
-        [sys.executable, "-m", "preflight", "--stack", "prod", "--config-file", str(stack_file)],
+        [sys.executable, "-m", "preflight", *args],
         cwd=PROJECT_DIR,
         env=_env(served.directory),
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    pid = int(served.wait_for(r"running --stack prod --config-file \S+ \(pid (\d+)\)").group(1))
+    pid = int(served.wait_for(re.escape(f"running {' '.join(args)} (pid ") + r"(\d+)\)").group(1))
+    return client, pid
+
+
+def test_interrupting_the_command_stops_its_run_and_policy_pack(served: Served, tmp_path: Path) -> None:
+    client, pid = _long_run(served, tmp_path)
     time.sleep(3)  # the policy pack is up and the program is running
     assert client.poll() is None
     client.send_signal(signal.SIGINT)
-    assert client.wait(timeout=30) == 130
+    client.communicate(timeout=30)
+    assert client.returncode == 130
     served.wait_for(rf"\(pid {pid}\): exit 130 in", timeout=warm.GRACE_SECONDS + 30)
     with pytest.raises(ProcessLookupError):
         os.killpg(pid, 0)  # nothing of the run's process group, its pack included, is left
@@ -140,18 +149,7 @@ def test_interrupting_the_command_stops_its_run_and_policy_pack(served: Served, 
 def test_a_server_stopped_during_a_run_takes_the_run_along_and_the_command_says_so(
     served: Served, tmp_path: Path
 ) -> None:
-    from benchmarks.preflight_scale import synthetic_stack_file
-
-    stack_file = synthetic_stack_file(2100, tmp_path)
-    client = subprocess.Popen(
-        [sys.executable, "-m", "preflight", "--stack", "prod", "--no-policy", "--config-file", str(stack_file)],
-        cwd=PROJECT_DIR,
-        env=_env(served.directory),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    pid = int(served.wait_for(r"running --stack prod --no-policy --config-file \S+ \(pid (\d+)\)").group(1))
+    client, pid = _long_run(served, tmp_path, "--no-policy")
     time.sleep(1)
     served.process.terminate()
     out, err = client.communicate(timeout=60)
