@@ -34,6 +34,8 @@ from preflight.records import SECRET_SIG_KEY, SECRET_SIG_VALUE, UNKNOWN_VALUE, R
 from preflight.stackfile import StackFile, StackFileError, read_stack_file
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+REPEAT_SECONDS: Final = 0.05
+"""How often an interrupted run gets SIGINT again until it has unwound (see `_interruptible`)."""
 
 
 class PreflightError(Exception):
@@ -108,6 +110,13 @@ class _Collector:
             gc.set_threshold(*thresholds)
 
 
+class _Interrupt(KeyboardInterrupt):
+    """Ctrl-C during the run. A subclass, so that CPython does not count it as an unhandled
+    KeyboardInterrupt when it leaves code run by exec() of a string (dataclasses' methods, built
+    while a provider module is imported): under ``python -m`` that ends the process by SIGINT
+    whatever preflight returns (preflight/warm.py, ``_Stopped``). Only the exact type counts."""
+
+
 @contextlib.contextmanager
 def _interruptible() -> Iterator[list[bool]]:
     """Ctrl-C stops the mocked run at once, as it stops `pulumi preview`.
@@ -118,6 +127,11 @@ def _interruptible() -> Iterator[list[bool]]:
     and the first Ctrl-C would hang preflight. While the run lasts, SIGINT also stops the event
     loop (``run_until_complete`` then raises instead of waiting), and the run ends in
     KeyboardInterrupt. Only the default handler is replaced: an ignored SIGINT stays ignored.
+
+    The SDK also swallows a KeyboardInterrupt that lands in some of its own code:
+    ``_get_source_position_for_frame`` (pulumi/runtime/resource.py), called for every resource,
+    catches BaseException around ``pathlib.Path(...).as_uri()`` and carries on. So after the first
+    SIGINT a thread delivers it again every REPEAT_SECONDS until the run has unwound.
     The yielded list holds True once SIGINT came.
     """
     interrupted = [False]
@@ -129,17 +143,31 @@ def _interruptible() -> Iterator[list[bool]]:
         return
     # The loop `_sync_await` runs the program on: the SDK's own choice of it.
     loop: asyncio.AbstractEventLoop = _ensure_event_loop()  # type: ignore[no-untyped-call]
+    unwound = threading.Event()
+    main = threading.get_ident()
+
+    def repeat() -> None:
+        while not unwound.wait(REPEAT_SECONDS):
+            signal.pthread_kill(main, signal.SIGINT)
 
     def stop(signum: int, frame: Any) -> None:
-        interrupted[0] = True
-        loop.stop()
-        raise KeyboardInterrupt
+        if not interrupted[0] and not unwound.is_set():
+            interrupted[0] = True
+            loop.stop()
+            threading.Thread(target=repeat, name="preflight-interrupt", daemon=True).start()
+        raise _Interrupt
 
     signal.signal(signal.SIGINT, stop)
     try:
         yield interrupted
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        unwound.set()
+        while True:  # a SIGINT still pending runs `stop` here, in signal.signal: it is the same interrupt
+            try:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                break
+            except KeyboardInterrupt:
+                interrupted[0] = True
 
 
 def _short_stack_name(reference: str) -> str:

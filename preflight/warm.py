@@ -244,7 +244,10 @@ def _third_party_roots() -> tuple[str, ...]:
 
 
 def _third_party(module: Any, roots: tuple[str, ...]) -> bool:
-    """A module loaded from site-packages or the standard library, not from the project."""
+    """A module loaded from site-packages or the standard library, not from the project, and
+    executed: a provider's lazy submodules the run never used are not worth a server's import."""
+    if _lazy(module):
+        return False
     location = getattr(module, "__file__", None)
     if not isinstance(location, str):
         return False
@@ -279,8 +282,13 @@ class Server:
             if name in sys.modules and not _lazy(sys.modules[name]):
                 continue
             try:
-                module = importlib.import_module(name)
-                getattr(module, "__name__", None)  # a lazily loaded module (pulumi_aws.s3) executes now
+                # Each package before its modules, and executed if lazy: importing `remote.command`
+                # while pulumi_command's lazy `remote` is not executed yet runs `remote`'s
+                # `from .command import *` in the middle of `command`'s own import, and leaves
+                # `remote` without `Command`. Programs read `remote.Command`, which loads in order.
+                parts = name.split(".")
+                for depth in range(1, len(parts) + 1):
+                    _execute(importlib.import_module(".".join(parts[:depth])))
             except Exception as exc:  # noqa: BLE001 - a module the run could import is not required here
                 self.say(f"not kept: {name} ({type(exc).__name__})")
                 continue
@@ -466,9 +474,19 @@ class Server:
 
 
 def _lazy(module: Any) -> bool:
-    """A module pulumi's providers load lazily, not executed yet."""
-    spec = getattr(module, "__spec__", None)
-    return type(getattr(spec, "loader", None)).__name__ == "LazyLoader" and "__file__" not in vars(module)
+    """A module loaded lazily and not executed yet: pulumi's providers import their submodules
+    with ``pulumi._utils.lazy_import`` (pulumi/_utils.py, ``_LazyModule``, a copy of importlib.util's
+    of the same name). Until an attribute is read, the module's class is ``_LazyModule``; ``type()``
+    reads it without executing the module."""
+    return type(module).__name__ == "_LazyModule"
+
+
+def _execute(module: Any) -> None:
+    """Execute a lazy module now. Not by reading `__name__`, `__file__` or `__path__`: pulumi's
+    ``_LazyModule`` answers those without loading (``_INTROSPECTION_ATTRS``); any other attribute,
+    present or not, runs the module first."""
+    if _lazy(module):
+        getattr(module, "__preflight_warm_load__", None)
 
 
 def _signal_group(pid: int, number: int) -> None:
@@ -537,8 +555,17 @@ def _child(
     return code
 
 
+class _Stopped(BaseException):
+    """SIGTERM reached the server. Not KeyboardInterrupt: under ``python -m``, once a
+    KeyboardInterrupt has left code run by exec() of a string, CPython ends the process by SIGINT
+    (exit -2) whatever exit code it returns, even when the interrupt was caught
+    (Python/pythonrun.c, ``run_eval_code_obj``, sets ``unhandled_keyboard_interrupt``;
+    Modules/main.c, ``Py_RunMain``, then calls ``exit_sigint``). Imports run such code
+    (dataclasses compiles its methods with exec()), and a server stopped during one ended -2."""
+
+
 def _stop(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+    raise _Stopped
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -562,7 +589,7 @@ def main(argv: list[str] | None = None) -> int:
     except WarmError as exc:
         print(f"preflight.warm: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Stopped):
         return 130
     return 0
 

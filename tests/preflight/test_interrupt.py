@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from benchmarks.preflight_scale import synthetic_stack_file
+from preflight import runner
 from preflight.runner import PROJECT_DIR
 
 
@@ -47,3 +52,30 @@ def test_ctrl_c_during_the_program_run_stops_preflight_and_its_pack(tmp_path: Pa
     assert err == "preflight: interrupted\n"
     for pid in pack:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+@pytest.fixture
+def own_loop(monkeypatch: pytest.MonkeyPatch) -> Iterator[asyncio.AbstractEventLoop]:
+    """A loop of the test's own for `_interruptible` to stop, so no other test inherits a stopped one."""
+    loop = asyncio.new_event_loop()
+    monkeypatch.setattr(runner, "_ensure_event_loop", lambda: loop)
+    try:
+        yield loop
+    finally:
+        loop.close()
+
+
+def test_an_interrupt_the_program_swallows_is_delivered_again(own_loop: asyncio.AbstractEventLoop) -> None:
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    swallowed = 0
+    with pytest.raises(KeyboardInterrupt), runner._interruptible() as interrupted:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except BaseException:  # noqa: BLE001 - as the SDK's _get_source_position_for_frame does
+            swallowed += 1
+        for _ in range(100):  # the program carries on; the repeated SIGINT ends it
+            time.sleep(runner.REPEAT_SECONDS)
+    assert swallowed == 1 and interrupted == [True]
+    assert own_loop._stopping  # type: ignore[attr-defined]  # the run's loop was told to stop
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import os
 import re
@@ -42,8 +44,9 @@ class Served:
 
 
 def _env(directory: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, warm.DIR_ENV: str(directory), **extra}
-    env.pop(warm.SWITCH_ENV, None)
+    env = {**os.environ, warm.DIR_ENV: str(directory)}
+    env.pop(warm.SWITCH_ENV, None)  # the caller's own setting only: `extra` may turn the server off
+    env.update(extra)
     env.setdefault("PREFLIGHT_POLICY_PYTHON", sys.executable)
     return env
 
@@ -84,6 +87,16 @@ def _preflight(directory: Path, *args: str, **env: str) -> subprocess.CompletedP
     )
 
 
+def _learned(served: Served) -> Path:
+    """The file where the server keeps what the runs imported, once it has written it."""
+    learned = next(served.directory.glob("*.sock")).with_suffix(".modules.json")
+    deadline = time.monotonic() + 60
+    while not learned.exists():
+        assert time.monotonic() < deadline, f"the warm server never wrote {learned}:\n{served.text()}"
+        time.sleep(0.05)
+    return learned
+
+
 def test_a_served_run_prints_and_exits_as_the_cold_run(served: Served, tmp_path: Path) -> None:
     missing = tmp_path / "Pulumi.missing.yaml"
     runs = {
@@ -102,12 +115,7 @@ def test_a_served_run_prints_and_exits_as_the_cold_run(served: Served, tmp_path:
 
 def test_the_server_keeps_what_the_runs_imported_and_nothing_of_the_project(served: Served) -> None:
     assert _preflight(served.directory, "--stack", "dev", "--no-policy").returncode == 0
-    served.wait_for(r"ran --stack dev --no-policy \(pid \d+\): exit 0")
-    learned = next(served.directory.glob("*.sock")).with_suffix(".modules.json")
-    deadline = time.monotonic() + 30
-    while not learned.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    names = json.loads(learned.read_text(encoding="utf-8"))
+    names = json.loads(_learned(served).read_text(encoding="utf-8"))
     assert "pulumi_docker" in names and "pulumi.runtime.mocks" in names
     project = {path.name for path in PROJECT_DIR.iterdir() if path.is_dir()} | {"__main__"}
     assert not [name for name in names if name.split(".")[0] in project]
@@ -159,6 +167,111 @@ def test_a_server_stopped_during_a_run_takes_the_run_along_and_the_command_says_
         os.killpg(pid, 0)
     assert served.process.wait(timeout=30) == 130
     assert not list(served.directory.glob("*.sock"))
+
+
+def test_a_server_that_starts_with_what_an_earlier_one_learned_serves_prod_as_the_cold_run(
+    served: Served, tmp_path: Path
+) -> None:
+    # prod imports pulumi_command, whose `remote` package pulumi loads lazily; a server that
+    # imported `remote`'s modules before loading `remote` itself left it without `Command`.
+    args = ("--stack", "prod", "--no-policy", "--json")
+    assert _preflight(served.directory, *args).returncode == 0
+    learned = _learned(served)
+    assert "pulumi_command.remote.command" in json.loads(learned.read_text(encoding="utf-8"))
+    served.process.terminate()
+    assert served.process.wait(timeout=30) == 130
+    second = Served(_start(served.directory, tmp_path / "second.log"), tmp_path / "second.log", served.directory)
+    try:
+        second.wait_for("serving ")
+        cold = _preflight(served.directory, *args, PREFLIGHT_WARM="0")
+        hot = _preflight(served.directory, *args)
+        second.wait_for(r"ran --stack prod --no-policy --json \(pid \d+\): exit 0")
+        assert cold.returncode == 0
+        assert (hot.returncode, hot.stdout, hot.stderr) == (cold.returncode, cold.stdout, cold.stderr)
+    finally:
+        second.process.terminate()
+        assert second.process.wait(timeout=30) == 130
+
+
+@pytest.fixture
+def lazy_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A package laid out as pulumi's providers are: `sub` is lazily imported by the package, its
+    `__init__` star-imports `child`, and `child` reads a sibling through `sub` while it runs."""
+    name = f"lazy_{tmp_path.name}".replace("-", "_")
+    sub = tmp_path / name / "sub"
+    sub.mkdir(parents=True)
+    (tmp_path / name / "__init__.py").write_text(
+        f"import pulumi._utils\nsub = pulumi._utils.lazy_import({name + '.sub'!r})\n", encoding="utf-8"
+    )
+    (sub / "__init__.py").write_text("from .child import *\nfrom .sibling import *\n", encoding="utf-8")
+    (sub / "sibling.py").write_text("Sibling = 1\n", encoding="utf-8")
+    (sub / "child.py").write_text("from . import sibling\n\nclass Thing:\n    pass\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield name
+    for module in [module for module in sys.modules if module.split(".")[0] == name]:
+        del sys.modules[module]
+
+
+@pytest.mark.parametrize("learned", ["all", "child"])
+def test_preloading_a_lazy_package_s_modules_leaves_the_package_whole(lazy_package: str, learned: str) -> None:
+    server = warm.Server(Path("unused.sock"), 1.0)
+    if learned == "all":  # sorted, as the server keeps them: `sub` before the modules it imports
+        names = [lazy_package, f"{lazy_package}.sub", f"{lazy_package}.sub.child", f"{lazy_package}.sub.sibling"]
+    else:
+        names = [f"{lazy_package}.sub.child"]
+    assert server.preload(names) == len(names) - (2 if learned == "all" else 0)  # `sub` brought its modules
+    assert sys.modules[f"{lazy_package}.sub"].Thing is sys.modules[f"{lazy_package}.sub.child"].Thing
+
+
+def test_a_lazy_module_the_run_never_used_is_not_learned(lazy_package: str) -> None:
+    package = importlib.import_module(lazy_package)
+    roots = (str(Path(str(package.__file__)).parent.parent) + os.sep,)
+    assert warm._lazy(sys.modules[f"{lazy_package}.sub"])
+    assert [warm._third_party(sys.modules[n], roots) for n in (lazy_package, f"{lazy_package}.sub")] == [True, False]
+    assert package.sub.Sibling == 1  # read: executed, and from then on worth learning
+    assert warm._third_party(sys.modules[f"{lazy_package}.sub"], roots)
+
+
+def test_a_server_stopped_while_it_imports_what_it_learned_leaves_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = tmp_path / "warm"
+    monkeypatch.setenv(warm.DIR_ENV, str(directory))
+    socket_file = warm.socket_path()
+    directory.mkdir(mode=0o700)
+    # Every module of pulumi_aws: many seconds of imports, dataclasses' exec() among them.
+    aws = Path(importlib.util.find_spec("pulumi_aws").origin).parent  # type: ignore[arg-type,union-attr]
+    names = sorted(f"pulumi_aws.{d.name}" for d in aws.iterdir() if (d / "__init__.py").exists())
+    socket_file.with_suffix(".modules.json").write_text(json.dumps(names), encoding="utf-8")
+    server = Served(_start(directory, tmp_path / "server.log"), tmp_path / "server.log", directory)
+    deadline = time.monotonic() + 60
+    while not socket_file.exists():
+        assert time.monotonic() < deadline and server.process.poll() is None, server.text()
+        time.sleep(0.05)
+    time.sleep(1)
+    assert "imported " not in server.text()  # still importing
+    server.process.terminate()
+    assert server.process.wait(timeout=30) == 130
+    assert not socket_file.exists()
+
+
+def test_sigterm_in_code_run_from_a_string_ends_the_server_with_its_own_exit_code(tmp_path: Path) -> None:
+    # Under `python -m`, CPython ends a process by SIGINT (-2) whatever its exit code once a
+    # KeyboardInterrupt has left code run by exec() of a string, caught or not: imports run such
+    # code (dataclasses), so the server's SIGTERM must raise something else.
+    (tmp_path / "stopper.py").write_text(
+        "import os, signal, sys\n"
+        "from preflight import warm\n"
+        "signal.signal(signal.SIGTERM, warm._stop)\n"
+        "try:\n"
+        "    exec('os.kill(os.getpid(), signal.SIGTERM)')\n"
+        "except BaseException:\n"
+        "    sys.exit(130)\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR)}
+    stopped = subprocess.run([sys.executable, "-m", "stopper"], cwd=tmp_path, env=env, timeout=60, check=False)
+    assert stopped.returncode == 130
 
 
 def test_a_second_server_for_the_same_checkout_is_refused(served: Served, tmp_path: Path) -> None:
