@@ -14,7 +14,8 @@ gRPC methods as preflight, so the saving has to live in the pack.
 SDK's own ``Analyze``, ``AnalyzeStack`` and ``_get_provider_resource`` code with those three
 global names bound to memoizing stand-ins for the length of one request: each message is
 converted once and every policy of the request reads the same view. AnalyzeStack's resources
-are built and linked once per request (each one's props when a policy first reads them), equal option messages share one view, and a provider
+are built and linked once per request (each of a resource's props converted when a policy
+first reads it), equal option messages share one view, and a provider
 (every resource of a host carries a copy) is viewed once for all requests. None of the SDK's
 logic is rewritten (which policies run at which level, how violations, unknown values and
 not-applicable are reported), and the installed ``pulumi_policy`` module is left unpatched.
@@ -96,9 +97,49 @@ def message_to_dict(message: Any) -> dict[str, Any]:
     return _struct(message)
 
 
+def convert_field(key: str, value: Any) -> Any:
+    """One top-level property of a Struct as the SDK has it in a resource's props: the field's
+    ``Value`` as ``message_to_dict`` converts it, then as ``deserialize_properties`` does (which
+    deserializes each key on its own: pulumi-policy ``deserialize.py``)."""
+    return deserialize_properties({key: _value(value)})[key]
+
+
 # Read at call time, so a test can count the conversions actually made.
 _to_dict: Callable[[Any], dict[str, Any]] = message_to_dict
 _deserialize: Callable[[dict[str, Any]], dict[str, Any]] = deserialize_properties
+_convert_field: Callable[[str, Any], Any] = convert_field
+
+
+class LazyProps(Mapping[str, Any]):
+    """A Struct's properties, each converted by :func:`convert_field` when first read, then kept.
+
+    Keys, their order and every value are those of ``deserialize_properties(MessageToDict(struct))``;
+    only the time of the work differs, and with it where a value neither could convert (a
+    non-finite number, a malformed secret) raises: on reading its key, not on reading the props.
+    """
+
+    __slots__ = ("_converted", "_fields")
+
+    def __init__(self, struct: Any) -> None:
+        self._fields = struct.fields
+        self._converted: dict[str, Any] = {}
+
+    def __getitem__(self, key: Any) -> Any:
+        try:
+            return self._converted[key]  # an unhashable key raises TypeError, as a dict's lookup
+        except KeyError:
+            pass
+        if not isinstance(key, str) or key not in self._fields:
+            raise KeyError(key)
+        value = self._converted[key] = _convert_field(key, self._fields[key])
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
 
 _request = threading.local()
 """The views of the request the current thread serves (the pack's gRPC server has 4 threads)."""
@@ -182,8 +223,8 @@ class ReadOnlyDict(_NestedViews, _DictProxy):
     SDK proxy's way to its contents (unknown values unchecked), gives a read-only mapping of views.
     """
 
-    def __init__(self, target: dict[str, Any], path: list[str]) -> None:
-        self._raw = types.MappingProxyType(target)
+    def __init__(self, target: Mapping[str, Any], path: list[str]) -> None:
+        self._raw = types.MappingProxyType(target)  # type: ignore[arg-type]
         _DictProxy.__init__(self, self._raw, path)  # type: ignore[arg-type]
         _NestedViews.__init__(self, path)
 
@@ -300,8 +341,9 @@ class SharedProvider(_ReadOnlyAttributes, PolicyProviderResource):
 class SharedResource(_ReadOnlyAttributes, PolicyResource):
     """A resource of AnalyzeStack, linked to its parent and dependencies, read-only.
 
-    Its props are converted from the request's message when a policy first reads them: most stack
-    policies look at the props of a few kinds of resource only.
+    Its props are converted from the request's message key by key, when a policy first reads
+    each: most stack policies look at a few props of a few kinds of resource (host-allocation
+    reads four of a container's forty-odd, whose environment and uploaded files are the bulk).
     """
 
     @property
@@ -309,8 +351,7 @@ class SharedResource(_ReadOnlyAttributes, PolicyResource):
         attributes = vars(self)
         view = attributes.get("_props")
         if view is None:
-            message = attributes["_properties"]
-            view = attributes["_props"] = _shared_proxy(_shared_deserialize(_SharedJsonFormat.MessageToDict(message)))
+            view = attributes["_props"] = ReadOnlyDict(LazyProps(attributes["_properties"]), [])
         return view
 
 

@@ -128,7 +128,7 @@ def _servicers(policies: list[Any]) -> tuple[Any, SharedViewServicer]:
 @pytest.fixture
 def conversions(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """How many messages the shared servicer converts to dicts and deserializes."""
-    counts = {"dict": 0, "deserialized": 0}
+    counts = {"dict": 0, "deserialized": 0, "field": 0}
 
     def counting(stage: str, function: Callable[[Any], Any]) -> Callable[[Any], Any]:
         def count(source: Any) -> Any:
@@ -139,6 +139,13 @@ def conversions(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
 
     monkeypatch.setattr(_shared_views, "_to_dict", counting("dict", _shared_views._to_dict))
     monkeypatch.setattr(_shared_views, "_deserialize", counting("deserialized", _shared_views._deserialize))
+    convert_field = _shared_views._convert_field
+
+    def count_field(key: str, value: Any) -> Any:
+        counts["field"] += 1
+        return convert_field(key, value)
+
+    monkeypatch.setattr(_shared_views, "_convert_field", count_field)
     return counts
 
 
@@ -164,8 +171,9 @@ def test_stack_request_converts_each_resource_once_for_all_its_policies(conversi
     policies, seen = _stack_recorders(4)
     _, shared = _servicers(policies)
     shared.AnalyzeStack(_stack_request(5), None)
-    # Five resources, and the provider all five carry a copy of: once each, not once per policy.
-    assert conversions == {"dict": 6, "deserialized": 6}
+    # The provider all five carry a copy of, once; of the resources, only the one prop the
+    # policies read ("labels"), once each for all four policies.
+    assert conversions == {"dict": 1, "deserialized": 1, "field": 5}
     first, *others = seen.values()
     assert all(resource.props is resource.props for resource in first)
     assert [r.name for r in first] == [f"svc{i}" for i in range(5)]
@@ -178,7 +186,7 @@ def test_a_stack_resource_whose_props_no_policy_reads_is_not_converted(conversio
     policies, seen = _stack_recorders(3, read_props=False)
     _, shared = _servicers(policies)
     shared.AnalyzeStack(_stack_request(5), None)
-    assert conversions == {"dict": 1, "deserialized": 1}  # the provider all five carry, built with each
+    assert conversions == {"dict": 1, "deserialized": 1, "field": 0}  # the provider all five carry, built with each
     assert [r.name for r in next(iter(seen.values()))] == [f"svc{i}" for i in range(5)]
 
 
@@ -205,17 +213,17 @@ def test_analyze_request_converts_the_resource_once_for_all_its_policies(convers
     ]
     _, shared = _servicers(policies)
     shared.Analyze(_analyze_request(), None)
-    assert conversions == {"dict": 2, "deserialized": 2}  # the resource and its provider
+    assert conversions == {"dict": 2, "deserialized": 2, "field": 0}  # the resource and its provider
     assert len(seen) == 3 and all(a.props is seen[0].props and a.provider is seen[0].provider for a in seen)
     # A new request's resource is converted anew; its provider, equal to the last one's, is not.
     shared.Analyze(_analyze_request(), None)
-    assert conversions == {"dict": 3, "deserialized": 3}
+    assert conversions == {"dict": 3, "deserialized": 3, "field": 0}
     assert seen[3].props is not seen[0].props and seen[3].provider is seen[0].provider
     # A provider that differs is converted.
     other = _analyze_request()
     other.provider.properties["host"] = "ssh://deploy@vps2"
     shared.Analyze(other, None)
-    assert conversions == {"dict": 5, "deserialized": 5}
+    assert conversions == {"dict": 5, "deserialized": 5, "field": 0}
     assert seen[6].provider.props["host"] == "ssh://deploy@vps2"
 
 
@@ -844,6 +852,44 @@ def test_a_lazy_view_reads_as_the_sdks_proxy_everywhere(raw: dict[str, Any]) -> 
     view = _shared_views._read_only(sdk.deserialize_properties(raw), [])
     assert _reads(view) == _reads(stock)
     assert _plain(view) == _plain(stock) == json.loads(json.dumps(raw))
+
+
+_WIRE = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False, allow_infinity=False) | _UNKNOWN | st.text(max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from("abcd"), inner, max_size=4)
+        | st.builds(lambda value: {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": value}, inner)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from("abcdef"), _WIRE, max_size=6))
+def test_props_converted_key_by_key_read_as_the_sdks_whole_conversion(raw: dict[str, Any]) -> None:
+    struct = _struct(raw)
+    stock = sdk.unknown_checking_proxy(sdk.deserialize_properties(json_format.MessageToDict(struct)))
+    lazy = _shared_views.ReadOnlyDict(_shared_views.LazyProps(struct), [])
+    assert _reads(lazy) == _reads(stock)
+    assert _plain(lazy) == _plain(stock)
+    assert list(lazy) == list(stock) and len(lazy) == len(stock)
+
+
+def test_props_converted_key_by_key_convert_only_what_is_read_and_miss_as_a_dict() -> None:
+    props = _shared_views.LazyProps(_struct({"a": 1, "b": float("inf"), "c": [{"d": 2}]}))
+    assert props["a"] == 1.0 and props["c"] == [{"d": 2.0}] and props["c"] is props["c"]
+    assert set(props._converted) == {"a", "c"}
+    # A value json_format refuses fails where it is read, and only there.
+    with pytest.raises(ValueError, match="Fail to serialize"):
+        props["b"]
+    with pytest.raises(KeyError):
+        props["e"]
+    with pytest.raises(KeyError):
+        props[1]
+    with pytest.raises(TypeError):
+        props[["a"]]  # type: ignore[index]
+    assert props.get("e", "absent") == "absent" and "a" in props and 1 not in props
 
 
 def test_a_lazy_view_builds_a_nested_view_when_first_read_and_then_keeps_it() -> None:
