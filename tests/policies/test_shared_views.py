@@ -883,8 +883,9 @@ def test_props_converted_key_by_key_convert_only_what_is_read_and_miss_as_a_dict
     # A value json_format refuses fails where it is read, and only there.
     with pytest.raises(ValueError, match="Fail to serialize"):
         props["b"]
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError) as missing:
         props["e"]
+    assert missing.value.args == ("e",)  # as a dict says it
     with pytest.raises(KeyError):
         props[1]
     with pytest.raises(TypeError):
