@@ -143,31 +143,48 @@ def _interruptible() -> Iterator[list[bool]]:
         return
     # The loop `_sync_await` runs the program on: the SDK's own choice of it.
     loop: asyncio.AbstractEventLoop = _ensure_event_loop()  # type: ignore[no-untyped-call]
-    unwound = threading.Event()
+    unwinding = [False]
+    stopped = threading.Event()
+    repeater: list[threading.Thread] = []
     main = threading.get_ident()
 
     def repeat() -> None:
-        while not unwound.wait(REPEAT_SECONDS):
+        while not stopped.wait(REPEAT_SECONDS):
             signal.pthread_kill(main, signal.SIGINT)
 
     def stop(signum: int, frame: Any) -> None:
-        if not interrupted[0] and not unwound.is_set():
+        if unwinding[0]:
+            # The run is over and the handler is being put back: raising here would cut that
+            # short. A repeat is the interrupt already under way; a Ctrl-C is raised after it.
+            interrupted[0] = True
+            return
+        if not interrupted[0]:
             interrupted[0] = True
             loop.stop()
-            threading.Thread(target=repeat, name="preflight-interrupt", daemon=True).start()
+            repeater.append(threading.Thread(target=repeat, name="preflight-interrupt", daemon=True))
+            repeater[0].start()
         raise _Interrupt
 
+    def put_back() -> None:
+        stopped.set()
+        for thread in repeater:
+            thread.join()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
     signal.signal(signal.SIGINT, stop)
+    # `unwinding` is set by the first statement of each way out, before any call: CPython runs a
+    # signal handler at a call or a backward jump (Python/ceval.c, CHECK_EVAL_BREAKER), so none
+    # can run between leaving the `try` and the store.
     try:
         yield interrupted
-    finally:
-        unwound.set()
-        while True:  # a SIGINT still pending runs `stop` here, in signal.signal: it is the same interrupt
-            try:
-                signal.signal(signal.SIGINT, signal.default_int_handler)
-                break
-            except KeyboardInterrupt:
-                interrupted[0] = True
+    except BaseException:
+        unwinding[0] = True
+        put_back()
+        raise
+    unwinding[0] = True
+    put_back()
+    if interrupted[0]:
+        raise _Interrupt  # Ctrl-C as the run ended: still an interrupted run
 
 
 def _short_stack_name(reference: str) -> str:

@@ -77,5 +77,6 @@ def test_an_interrupt_the_program_swallows_is_delivered_again(own_loop: asyncio.
         for _ in range(100):  # the program carries on; the repeated SIGINT ends it
             time.sleep(runner.REPEAT_SECONDS)
     assert swallowed == 1 and interrupted == [True]
+    time.sleep(5 * runner.REPEAT_SECONDS)  # a repeat now would raise here: the repeater has stopped
     assert own_loop._stopping  # type: ignore[attr-defined]  # the run's loop was told to stop
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
