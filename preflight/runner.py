@@ -132,13 +132,12 @@ def _interruptible() -> Iterator[list[bool]]:
     ``_get_source_position_for_frame`` (pulumi/runtime/resource.py), called for every resource,
     catches BaseException around ``pathlib.Path(...).as_uri()`` and carries on. So after the first
     SIGINT a thread delivers it again every REPEAT_SECONDS until the run has unwound.
-    The yielded list holds True once SIGINT came.
+    Whatever the run then ends in (the loop stopped early, an error of the half-run program), it
+    leaves as a KeyboardInterrupt. The yielded list holds True once SIGINT came.
     """
     interrupted = [False]
-    if threading.current_thread() is not threading.main_thread():
-        yield interrupted
-        return
-    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    main_thread = threading.current_thread() is threading.main_thread()
+    if not main_thread or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         yield interrupted
         return
     # The loop `_sync_await` runs the program on: the SDK's own choice of it.
@@ -180,6 +179,8 @@ def _interruptible() -> Iterator[list[bool]]:
     except BaseException:
         unwinding[0] = True
         put_back()
+        if interrupted[0]:
+            raise _Interrupt from None
         raise
     unwinding[0] = True
     put_back()
@@ -351,13 +352,8 @@ def _run_program(
                     secret.add(name)
 
         try:
-            with _Collector.young_only(), _interruptible() as interrupted:
-                try:
-                    _sync_await(run_pulumi_func(program))
-                except BaseException:
-                    if interrupted[0]:
-                        raise KeyboardInterrupt from None
-                    raise
+            with _Collector.young_only(), _interruptible():
+                _sync_await(run_pulumi_func(program))
         except pulumi.RunError as exc:
             raise PreflightError(str(exc)) from None
         except PreflightError:

@@ -80,3 +80,15 @@ def test_an_interrupt_the_program_swallows_is_delivered_again(own_loop: asyncio.
     time.sleep(5 * runner.REPEAT_SECONDS)  # a repeat now would raise here: the repeater has stopped
     assert own_loop._stopping  # type: ignore[attr-defined]  # the run's loop was told to stop
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_run_that_fails_after_ctrl_c_ends_interrupted(own_loop: asyncio.AbstractEventLoop) -> None:
+    # As `run_until_complete` on the loop SIGINT stopped: "Event loop stopped before Future completed."
+    with pytest.raises(KeyboardInterrupt) as caught, runner._interruptible():
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except KeyboardInterrupt:
+            raise RuntimeError("Event loop stopped before Future completed.") from None
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -63,16 +64,24 @@ def _start(directory: Path, log: Path) -> subprocess.Popen[str]:
         )
 
 
+@contextlib.contextmanager
+def _serving(directory: Path, log: Path) -> Iterator[Served]:
+    """A warm server serving `directory`, stopped afterwards unless the test stopped it."""
+    server = Served(_start(directory, log), log, directory)
+    try:
+        server.wait_for("serving ")
+        yield server
+    finally:
+        if server.process.poll() is None:
+            server.process.terminate()
+            assert server.process.wait(timeout=30) == 130
+            assert not list(directory.glob("*.sock"))  # a stopped server takes its socket with it
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    directory = tmp_path / "warm"  # made private by the server
-    server = Served(_start(directory, tmp_path / "server.log"), tmp_path / "server.log", directory)
-    server.wait_for("serving ")
-    yield server
-    if server.process.poll() is None:
-        server.process.terminate()
-        assert server.process.wait(timeout=30) == 130
-        assert not list(directory.glob("*.sock"))  # a stopped server takes its socket with it
+    with _serving(tmp_path / "warm", tmp_path / "server.log") as server:  # the directory made private by it
+        yield server
 
 
 def _preflight(directory: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -180,17 +189,12 @@ def test_a_server_that_starts_with_what_an_earlier_one_learned_serves_prod_as_th
     assert "pulumi_command.remote.command" in json.loads(learned.read_text(encoding="utf-8"))
     served.process.terminate()
     assert served.process.wait(timeout=30) == 130
-    second = Served(_start(served.directory, tmp_path / "second.log"), tmp_path / "second.log", served.directory)
-    try:
-        second.wait_for("serving ")
+    with _serving(served.directory, tmp_path / "second.log") as second:
         cold = _preflight(served.directory, *args, PREFLIGHT_WARM="0")
         hot = _preflight(served.directory, *args)
         second.wait_for(r"ran --stack prod --no-policy --json \(pid \d+\): exit 0")
         assert cold.returncode == 0
         assert (hot.returncode, hot.stdout, hot.stderr) == (cold.returncode, cold.stdout, cold.stderr)
-    finally:
-        second.process.terminate()
-        assert second.process.wait(timeout=30) == 130
 
 
 @pytest.fixture
