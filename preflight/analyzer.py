@@ -37,7 +37,7 @@ import queue
 import subprocess
 import threading
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from contextlib import suppress
 from dataclasses import dataclass, replace
@@ -365,6 +365,111 @@ def _terminate(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+class _Pipeline:
+    """Remediate-then-Analyze of many resources on gRPC's futures, at most ``width`` resources in flight.
+
+    A resource's Analyze is sent from the callback of its Remediate, with the properties the
+    remediations left. gRPC's blocking call makes a call object and a completion queue of its own
+    for every call and wakes its thread for each; a future rides the channel's shared queue and
+    its callback runs on the channel's thread. At 2,100 services (12,608 calls) that is about
+    a quarter less CPU in preflight than eight threads making blocking calls, and on two cores
+    the pack's own gRPC threads get that CPU back (benchmarks/ prints Remediate+Analyze).
+    """
+
+    def __init__(self, stub: Any, timeout: float, width: int, failure: Callable[[str, Any], AnalyzerError]) -> None:
+        self._stub = stub
+        self._timeout = timeout
+        self._failure = failure
+        self._slots = threading.Semaphore(width)
+        self._lock = threading.Lock()
+        self._settled = threading.Condition(self._lock)
+        self._calls: set[Any] = set()  # under way
+        self._open = 0  # resources submitted and not finished
+        self._stopped = False
+        self._error: BaseException | None = None
+        self._found: list[Violation] = []
+
+    def submit(self, request: Any) -> bool:
+        """Send ``request``'s Remediate once a slot is free; False, sending nothing, once a call has failed."""
+        self._slots.acquire()
+        with self._lock:
+            if self._stopped:
+                self._slots.release()
+                return False
+            self._open += 1
+        self._send("Remediate", request, lambda response: self._remediated(request, response))
+        return True
+
+    def wait(self) -> list[Violation]:
+        """Every submitted resource's violations once all have finished; the first failure is raised."""
+        with self._settled:
+            while self._open:
+                self._settled.wait()
+        if self._error is not None:
+            raise self._error
+        return self._found
+
+    def cancel(self) -> None:
+        """Stop: send nothing more, cancel what is under way (an interrupt, a failure of the caller)."""
+        with self._lock:
+            self._stopped = True
+            calls = list(self._calls)
+        for call in calls:
+            call.cancel()
+
+    def _send(self, method: str, request: Any, then: Callable[[Any], None]) -> None:
+        call = getattr(self._stub, method).future(request, timeout=self._timeout)
+        with self._lock:
+            self._calls.add(call)
+        call.add_done_callback(lambda done: self._answered(method, done, then))
+
+    def _answered(self, method: str, call: Any, then: Callable[[Any], None]) -> None:
+        with self._lock:
+            self._calls.discard(call)
+        try:
+            response = call.result()
+        except grpc.RpcError as exc:
+            self._finish([], self._failure(method, exc))
+            return
+        except BaseException as exc:  # noqa: BLE001 - cancelled; raised by wait() unless stopped on purpose
+            self._finish([], exc)
+            return
+        try:
+            then(response)
+        except BaseException as exc:  # noqa: BLE001 - a callback's error must reach wait(), not gRPC's log
+            self._finish([], exc)
+
+    def _remediated(self, request: Any, response: Any) -> None:
+        violations: list[Violation] = []
+        for remediation in response.remediations:
+            if remediation.diagnostic:
+                violations.append(Violation(remediation.policyName, "advisory", request.urn, remediation.diagnostic))
+            elif remediation.HasField("properties"):
+                # The engine analyzes what the remediation left, not what the program sent.
+                request.properties.CopyFrom(remediation.properties)
+        with self._lock:
+            stopped = self._stopped
+        if stopped:
+            self._finish([], None)
+            return
+        self._send("Analyze", request, lambda analyzed: self._analyzed(request, violations, analyzed))
+
+    def _analyzed(self, request: Any, violations: list[Violation], response: Any) -> None:
+        violations += [Violation(d.policyName, _level(d), request.urn, _message(d)) for d in response.diagnostics]
+        self._finish(violations, None)
+
+    def _finish(self, violations: list[Violation], error: BaseException | None) -> None:
+        with self._lock:
+            self._found += violations
+            if error is not None and self._error is None:
+                self._error = error
+                self._stopped = True
+            self._open -= 1
+            if not self._open:
+                self._settled.notify_all()
+        self._slots.release()
+
+
 class PolicyPackSession:
     """One running policy pack, kept for several analyses; use it as a context manager.
 
@@ -644,39 +749,31 @@ class PolicyPackSession:
         it; different resources are analyzed :data:`IN_FLIGHT` at a time, as the engine analyzes
         the registrations of a program that registers resources concurrently. What each resource
         gets is the same as one at a time, and the result is sorted, so the order of the answers
-        does not reach the report.
+        does not reach the report. The first call that fails stops the rest and is raised.
         """
+        self.wait_started()
+        if self._stub is None:
+            raise AnalyzerError("the policy pack session is not started")
         by_urn = {r.urn: r for r in resources}
         built: dict[str, Any] = {}
-        providers = [self._provider(resource, by_urn, built) for resource in resources]
-        pool = futures.ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="analyze")
+        pipeline = _Pipeline(self._stub, self.timeout, IN_FLIGHT, self._failure)
         try:
-            found = list(pool.map(self._remediate_then_analyze, resources, providers))
-        finally:
-            pool.shutdown(cancel_futures=True)
-        return _sorted([violation for violations in found for violation in violations])
-
-    def _remediate_then_analyze(self, resource: RecordedResource, provider: Any) -> list[Violation]:
-        """One resource's Remediate and then its Analyze, as the engine sends them."""
-        request = analyzer_pb2.AnalyzeRequest(
-            type=resource.type,
-            properties=_struct(resource.inputs),
-            urn=resource.urn,
-            name=resource.name,
-            options=_options(resource),
-            provider=provider,
-        )
-        violations: list[Violation] = []
-        remediated = self._call("Remediate", request)
-        for remediation in remediated.remediations:
-            if remediation.diagnostic:
-                violations.append(Violation(remediation.policyName, "advisory", request.urn, remediation.diagnostic))
-            elif remediation.HasField("properties"):
-                # The engine analyzes what the remediation left, not what the program sent.
-                request.properties.CopyFrom(remediation.properties)
-        response = self._call("Analyze", request)
-        violations += [Violation(d.policyName, _level(d), request.urn, _message(d)) for d in response.diagnostics]
-        return violations
+            for resource in resources:
+                request = analyzer_pb2.AnalyzeRequest(
+                    type=resource.type,
+                    properties=_struct(resource.inputs),
+                    urn=resource.urn,
+                    name=resource.name,
+                    options=_options(resource),
+                    provider=self._provider(resource, by_urn, built),
+                )
+                if not pipeline.submit(request):
+                    break
+            found = pipeline.wait()
+        except BaseException:
+            pipeline.cancel()
+            raise
+        return _sorted(found)
 
     def analyze_stack(self, resources: Sequence[RecordedResource]) -> list[Violation]:
         """AnalyzeStack over all resources with their outputs, parents and dependencies."""

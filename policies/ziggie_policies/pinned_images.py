@@ -24,6 +24,7 @@ always: it reads as a content pin but, being a tag, it can be pushed over.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any, Final, NamedTuple
@@ -132,40 +133,60 @@ def tag_problem(tag: str, floating: Floating) -> str | None:
     return None
 
 
+class Parsed(NamedTuple):
+    """A valid reference's parts as the library parses them; tag and digest are "" when absent."""
+
+    name: str
+    tag: str
+    digest: str
+
+
+def _parse(reference: str) -> Parsed | str:
+    """``reference`` parsed by the library, or the library's reason for refusing it."""
+    try:
+        parsed = _reference.Reference.parse(reference)
+    except (_reference.InvalidReference, InvalidDigest) as exc:
+        return str(exc)
+    return Parsed(str(parsed["name"]), parsed["tag"] or "", parsed["digest"] or "")
+
+
+# Kept per reference string: a stack names a few images many times (every host runs the same
+# agents, a remote image and its container name the same reference), and the library's regular
+# expressions were half of this policy's time at 2,100 services. What is kept is a tuple or a
+# string, so no caller can change what the next one reads. (Wrapped rather than decorated, so
+# that mutation testing reaches _parse.)
+parse: Final = functools.lru_cache(maxsize=4096)(_parse)
+
+
 def reference_problem(reference: str, floating: Floating, require_digest: bool) -> str | None:
     """Why ``reference`` is not a valid pinned image reference, or None when it is."""
     if not reference:
         return "is not a valid reference: it is empty"
     if any(c.isspace() or not c.isprintable() for c in reference):
         return "is not a valid reference: invalid reference format (whitespace or control character)"
-    try:
-        parsed = _reference.Reference.parse(reference)
-    except (_reference.InvalidReference, InvalidDigest) as exc:
-        return f"is not a valid reference: {exc}"
-    name: str = parsed["name"]
+    parsed = parse(reference)
+    if isinstance(parsed, str):
+        return f"is not a valid reference: {parsed}"
+    name = parsed.name
     if len(name) > _NAME_TOTAL_LENGTH_MAX:
         return f"is not a valid reference: repository name must not be more than {_NAME_TOTAL_LENGTH_MAX} characters"
     if _reference.ImageRegexps.ANCHORED_IDENTIFIER_REGEXP.match(reference):
         return "is not a valid reference: a 64-character hexadecimal string is an image ID, not a repository name"
-    tag: str | None = parsed["tag"] or None
-    digest: str | None = parsed["digest"] or None
-    if digest:
+    if parsed.digest:
         return None
     if require_digest:
         return "has no digest; requireDigest demands a pin by digest (@sha256:...)"
-    if tag is None:
+    if not parsed.tag:
         return "has no tag or digest; pin a version tag or a digest"
-    return tag_problem(tag, floating)
+    return tag_problem(parsed.tag, floating)
 
 
 def _repository(reference: Any) -> str | None:
     """The repository of a valid reference as written (`myoung34/github-runner`), else None."""
     if not isinstance(reference, str):
         return None
-    try:
-        return str(_reference.Reference.parse(reference)["name"])
-    except (_reference.InvalidReference, InvalidDigest):
-        return None
+    parsed = parse(reference)
+    return None if isinstance(parsed, str) else parsed.name
 
 
 def _tracks_registry_digest(props: Mapping[str, Any], config: Mapping[str, Any]) -> bool:

@@ -12,6 +12,13 @@ from ziggie_policies import pinned_images
 from preflight.records import RecordedResource
 
 
+@pytest.fixture(autouse=True)
+def _fresh_parse_cache() -> None:
+    # Each case parses for itself: under mutation testing a parse kept from another run would
+    # hide a mutant of _parse.
+    pinned_images.parse.cache_clear()
+
+
 def _image(reference: Any) -> list[RecordedResource]:
     return on_host("vps1", container("vps1", "app", image=reference))
 
@@ -285,3 +292,24 @@ def test_pinned_images(
     run: Any, resources: list[RecordedResource], config: dict[str, Any], expected: list[str]
 ) -> None:
     assert run(pinned_images.policy, resources, config) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    ("reference", "expected"),
+    [
+        pytest.param(
+            f"docker.io/library/postgres:16.10-alpine@{DIGEST}",
+            pinned_images.Parsed("docker.io/library/postgres", "16.10-alpine", DIGEST),
+            id="all_three_parts",
+        ),
+        pytest.param("localhost:5000/app", pinned_images.Parsed("localhost:5000/app", "", ""), id="port_is_not_a_tag"),
+        pytest.param("Nginx:1.27", "repository name must be lowercase", id="refused_with_the_librarys_reason"),
+        pytest.param("nginx@sha256:abc", "invalid reference format", id="short_digest_refused"),
+    ],
+)
+def test_parse_gives_the_librarys_parts_or_reason_and_keeps_it(reference: str, expected: object) -> None:
+    first = pinned_images.parse(reference)
+    assert first == expected
+    # Kept: the second call answers from the cache with the same object.
+    assert pinned_images.parse(reference) is first
+    assert pinned_images.parse.cache_info().hits == 1

@@ -288,3 +288,147 @@ def test_closing_a_session_still_starting_stops_its_pack(echo: Path) -> None:
     session.start(wait=False)
     session.close()
     assert session._process is not None and session._process.poll() is not None
+
+
+# A pack that fails on one resource: its Remediate raises for "bad-remediate", its Analyze for
+# "bad-analyze"; a resource named "drowsy-..." takes 3 s to remediate. Every Analyze says on
+# stderr which resource it got.
+FAILING_PACK = """
+import sys, time
+from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy
+
+def remediate(args):
+    if args.name == "bad-remediate":
+        raise RuntimeError("remediation broke on " + args.name)
+    if args.name.startswith("drowsy-"):
+        time.sleep(3)
+
+def validate(args, report):
+    print("analyzed " + args.name, file=sys.stderr, flush=True)
+    if args.name == "bad-analyze":
+        raise RuntimeError("validation broke on " + args.name)
+    time.sleep(0.02)
+
+PolicyPack(name="failing", enforcement_level=EnforcementLevel.ADVISORY, policies=[
+    ResourceValidationPolicy(name="fix", description="Fixes.", remediate=remediate,
+                             enforcement_level=EnforcementLevel.REMEDIATE),
+    ResourceValidationPolicy(name="check", description="Checks.", validate=validate),
+])
+"""
+
+
+def _named(*names: str) -> list[RecordedResource]:
+    return [
+        _record(f"urn:pulumi:dev::p::docker:index/container:Container::{n}", "docker:index/container:Container", n)
+        for n in names
+    ]
+
+
+@pytest.mark.parametrize(
+    ("bad", "method"),
+    [("bad-analyze", "Analyze"), ("bad-remediate", "Remediate")],
+    ids=["analyze_raises", "remediate_raises"],
+)
+def test_the_first_failing_call_is_raised_and_stops_what_was_not_yet_sent(
+    tmp_path: Path, bad: str, method: str
+) -> None:
+    records = _named("c0", "c1", bad, *(f"c{i}" for i in range(3, 80)))
+    with PolicyPackSession(_pack(tmp_path, FAILING_PACK), timeout=60) as session:
+        session.configure(None)
+        with pytest.raises(analyzer.AnalyzerError, match=rf"{method} failed: UNKNOWN: .*broke on {bad}"):
+            session.analyze_resources(records)
+        analyzed = [line.split()[1] for line in session.stderr.splitlines() if line.startswith("analyzed ")]
+        # The failing resource's own Analyze is sent only when its Remediate answered.
+        assert (bad in analyzed) == (method == "Analyze")
+        # Calls already under way finish, nothing after them is sent: far from all 80.
+        assert len(analyzed) <= 3 + 2 * analyzer.IN_FLIGHT, analyzed
+        # The session is still usable afterwards.
+        assert session.analyze_resources(_named("after")) == []
+
+
+def test_an_interrupt_leaves_at_once_and_sends_no_analyze_for_a_remediation_answered_after_it(
+    tmp_path: Path,
+) -> None:
+    import signal
+    import threading
+    import time
+
+    records = _named(*(f"drowsy-{i}" for i in range(2 * analyzer.IN_FLIGHT)))
+    with PolicyPackSession(_pack(tmp_path, FAILING_PACK), timeout=60) as session:
+        session.configure(None)
+        # As Ctrl-C reaches the process: the main thread gets SIGINT while it waits.
+        timer = threading.Timer(0.5, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
+        start = time.monotonic()
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                session.analyze_resources(records)
+        finally:
+            timer.cancel()
+        # Leaving at once: before the first remediation (3 s) answers.
+        assert time.monotonic() - start < 2.5
+        # The remediations under way were cancelled: none of them leads to an Analyze when the
+        # pack gets to answer it.
+        time.sleep(max(0.0, start + 4.5 - time.monotonic()))
+        print("STDERR", time.monotonic() - start, session.stderr)
+        assert "analyzed " not in session.stderr
+
+
+class _Call:
+    """A gRPC future that the test answers by hand."""
+
+    def __init__(self, method: str, request: object) -> None:
+        self.method, self.request = method, request
+        self.cancelled = False
+        self._callbacks: list[object] = []
+        self._response: object = None
+
+    def add_done_callback(self, callback: object) -> None:
+        self._callbacks.append(callback)
+
+    def cancel(self) -> bool:
+        self.cancelled = True
+        return True
+
+    def result(self) -> object:
+        return self._response
+
+    def answer(self, response: object) -> None:
+        self._response = response
+        for callback in self._callbacks:
+            callback(self)  # type: ignore[operator]
+
+
+class _Stub:
+    def __init__(self) -> None:
+        self.calls: list[_Call] = []
+
+    def __getattr__(self, method: str) -> object:
+        stub = self
+
+        class _Method:
+            def future(self, request: object, timeout: float) -> _Call:
+                call = _Call(method, request)
+                stub.calls.append(call)
+                return call
+
+        return _Method()
+
+
+def test_cancel_cancels_the_calls_under_way_and_a_remediation_answered_after_it_sends_no_analyze() -> None:
+    from pulumi.runtime.proto import analyzer_pb2
+
+    stub = _Stub()
+    pipeline = analyzer._Pipeline(stub, 60, 4, lambda method, exc: analyzer.AnalyzerError(method))
+    first, second = analyzer_pb2.AnalyzeRequest(urn="a"), analyzer_pb2.AnalyzeRequest(urn="b")
+    assert pipeline.submit(first) and pipeline.submit(second)
+    stub.calls[0].answer(analyzer_pb2.RemediateResponse())
+    assert [(c.method, c.request.urn) for c in stub.calls] == [("Remediate", "a"), ("Remediate", "b"), ("Analyze", "a")]
+    pipeline.cancel()
+    # What was under way when cancel came: a's Analyze and b's Remediate; a's Remediate had answered.
+    assert [c.cancelled for c in stub.calls] == [False, True, True]
+    stub.calls[1].answer(analyzer_pb2.RemediateResponse())
+    assert len(stub.calls) == 3, "an Analyze was sent after cancel"
+    assert not pipeline.submit(analyzer_pb2.AnalyzeRequest(urn="c"))
+    stub.calls[2].answer(analyzer_pb2.AnalyzeResponse())
+    assert pipeline.wait() == []
