@@ -14,7 +14,6 @@ import logging
 import os
 import runpy
 import signal
-import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -341,11 +340,13 @@ def _run_program(
         secret: set[str] = set()
 
         async def program() -> None:
-            sys.path.insert(0, str(project_dir))
-            try:
-                runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
-            finally:
-                sys.path.remove(str(project_dir))
+            # As the Python language host runs a project whose Pulumi.yaml names no `main`:
+            # ``runpy.run_path(args.PROGRAM, run_name='__main__')`` with the project directory as
+            # PROGRAM (pulumi/pulumi sdk/python/cmd/pulumi-language-python-exec; a failing
+            # program's traceback there names "./__main__.py"). run_path puts the directory first
+            # on sys.path for the run and loads __main__.py through the import system, so its
+            # compiled code is kept in __pycache__ as any module's is.
+            runpy.run_path(str(project_dir), run_name="__main__")
             root = pulumi_settings.get_root_resource()
             for name, value in sorted(getattr(root, "outputs", {}).items()):
                 output = pulumi.Output.from_input(value)
