@@ -139,6 +139,15 @@ CASES = [
         id="tracked_tag_of_a_repository_not_listed_needs_a_digest",
     ),
     pytest.param(
+        on_host("vps1", _tracked("myoung34/Github-runner:2.334.0", [IMAGE_ID])),
+        TRACKED,
+        [
+            'remote image vps1-app-image: image "myoung34/Github-runner:2.334.0" is not a valid reference: '
+            "repository name must be lowercase"
+        ],
+        id="invalid_reference_tracks_nothing_and_is_reported",
+    ),
+    pytest.param(
         on_host("vps1", _tracked("myoung34/github-runner:2.334.0", [UNKNOWN])),
         TRACKED,
         [],
