@@ -418,9 +418,19 @@ class _Pipeline:
             call.cancel()
 
     def _send(self, method: str, request: Any, then: Callable[[Any], None]) -> None:
-        call = getattr(self._stub, method).future(request, timeout=self._timeout)
+        """Send ``method`` for a submitted resource; once stopped, the resource finishes without it.
+
+        The check and the registration of the call share the lock with :meth:`cancel`, so a call
+        is either sent before cancel (and cancelled by it) or not sent at all.
+        """
         with self._lock:
-            self._calls.add(call)
+            call = None if self._stopped else getattr(self._stub, method).future(request, timeout=self._timeout)
+            if call is not None:
+                self._calls.add(call)
+        if call is None:
+            self._finish([], None)
+            return
+        # Outside the lock: a call already answered runs the callback here, and it takes the lock.
         call.add_done_callback(lambda done: self._answered(method, done, then))
 
     def _answered(self, method: str, call: Any, then: Callable[[Any], None]) -> None:
@@ -447,11 +457,6 @@ class _Pipeline:
             elif remediation.HasField("properties"):
                 # The engine analyzes what the remediation left, not what the program sent.
                 request.properties.CopyFrom(remediation.properties)
-        with self._lock:
-            stopped = self._stopped
-        if stopped:
-            self._finish([], None)
-            return
         self._send("Analyze", request, lambda analyzed: self._analyzed(request, violations, analyzed))
 
     def _analyzed(self, request: Any, violations: list[Violation], response: Any) -> None:
@@ -696,12 +701,17 @@ class PolicyPackSession:
             + (f"\nstderr:\n{self.stderr.rstrip()}" if self.stderr.strip() else "")
         )
 
-    def _call(self, method: str, request: Any) -> Any:
+    def _started_stub(self) -> Any:
+        """The pack's Analyzer stub once its start has finished; an error if it never started."""
         self.wait_started()
         if self._stub is None:
             raise AnalyzerError("the policy pack session is not started")
+        return self._stub
+
+    def _call(self, method: str, request: Any) -> Any:
+        stub = self._started_stub()
         try:
-            return getattr(self._stub, method)(request, timeout=self.timeout)
+            return getattr(stub, method)(request, timeout=self.timeout)
         except grpc.RpcError as exc:
             raise self._failure(method, exc) from None
 
@@ -751,12 +761,9 @@ class PolicyPackSession:
         gets is the same as one at a time, and the result is sorted, so the order of the answers
         does not reach the report. The first call that fails stops the rest and is raised.
         """
-        self.wait_started()
-        if self._stub is None:
-            raise AnalyzerError("the policy pack session is not started")
+        pipeline = _Pipeline(self._started_stub(), self.timeout, IN_FLIGHT, self._failure)
         by_urn = {r.urn: r for r in resources}
         built: dict[str, Any] = {}
-        pipeline = _Pipeline(self._stub, self.timeout, IN_FLIGHT, self._failure)
         try:
             for resource in resources:
                 request = analyzer_pb2.AnalyzeRequest(
