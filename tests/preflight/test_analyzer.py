@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import signal
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
+from pulumi.runtime.proto import analyzer_pb2
 
 from preflight import analyzer
 from preflight.analyzer import (
@@ -199,11 +203,13 @@ def mark(args):
         return {**args.props, "remediated": "by-" + args.props["name"]}
 
 def slow(args, report):
-    print("start " + args.name, file=sys.stderr, flush=True)
+    sys.stderr.write("start " + args.name + "\\n")  # one write: the pack's threads print at once
+    sys.stderr.flush()
     time.sleep((zlib.crc32(args.name.encode()) % 7) / 500)
     report(f"saw remediated={args.props.get('remediated')} memory={args.props.get('memory')}")
     report(f"second finding of {args.name}")
-    print("end " + args.name, file=sys.stderr, flush=True)
+    sys.stderr.write("end " + args.name + "\\n")
+    sys.stderr.flush()
 
 PolicyPack(name="slow", enforcement_level=EnforcementLevel.ADVISORY, policies=[
     ResourceValidationPolicy(name="mark", description="Marks.", remediate=mark,
@@ -304,7 +310,8 @@ def remediate(args):
         time.sleep(3)
 
 def validate(args, report):
-    print("analyzed " + args.name, file=sys.stderr, flush=True)
+    sys.stderr.write("analyzed " + args.name + "\\n")  # one write: the pack's threads print at once
+    sys.stderr.flush()
     if args.name == "bad-analyze":
         raise RuntimeError("validation broke on " + args.name)
     time.sleep(0.02)
@@ -349,10 +356,6 @@ def test_the_first_failing_call_is_raised_and_stops_what_was_not_yet_sent(
 def test_an_interrupt_leaves_at_once_and_sends_no_analyze_for_a_remediation_answered_after_it(
     tmp_path: Path,
 ) -> None:
-    import signal
-    import threading
-    import time
-
     records = _named(*(f"drowsy-{i}" for i in range(2 * analyzer.IN_FLIGHT)))
     with PolicyPackSession(_pack(tmp_path, FAILING_PACK), timeout=60) as session:
         session.configure(None)
@@ -370,7 +373,6 @@ def test_an_interrupt_leaves_at_once_and_sends_no_analyze_for_a_remediation_answ
         # The remediations under way were cancelled: none of them leads to an Analyze when the
         # pack gets to answer it.
         time.sleep(max(0.0, start + 4.5 - time.monotonic()))
-        print("STDERR", time.monotonic() - start, session.stderr)
         assert "analyzed " not in session.stderr
 
 
@@ -416,8 +418,6 @@ class _Stub:
 
 
 def test_cancel_cancels_the_calls_under_way_and_a_remediation_answered_after_it_sends_no_analyze() -> None:
-    from pulumi.runtime.proto import analyzer_pb2
-
     stub = _Stub()
     pipeline = analyzer._Pipeline(stub, 60, 4, lambda method, exc: analyzer.AnalyzerError(method))
     first, second = analyzer_pb2.AnalyzeRequest(urn="a"), analyzer_pb2.AnalyzeRequest(urn="b")
