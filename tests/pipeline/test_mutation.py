@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 import tomllib
 from collections import Counter
 from pathlib import Path
@@ -304,7 +306,9 @@ def test_recheck_kills_the_whole_process_group_at_the_timeout(tmp_path: Path) ->
     script.write_text(
         "import os, subprocess, sys, time\n"
         "if os.environ['MUTANT_UNDER_TEST']:\n"
-        "    child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        # Not holding the output pipe, so nothing but the kill ends it before recheck returns.
+        "    child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'],\n"
+        "                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
         f"    open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
         "    time.sleep(60)\n",
         encoding="utf-8",
@@ -312,8 +316,23 @@ def test_recheck_kills_the_whole_process_group_at_the_timeout(tmp_path: Path) ->
     recheck(tmp_path, command=[sys.executable, str(script)], timeout=2, log=lambda line: None)
     assert exit_codes(tmp_path, PACK) == {f"{P}_1_hangs": 36}
     # Gone, or a zombie left to whichever process reaps orphans here: either way not running.
-    status = Path(f"/proc/{pid_file.read_text(encoding='utf-8')}/status")
-    assert not status.exists() or "\nState:\tZ" in status.read_text(encoding="utf-8")
+    # SIGKILL is delivered asynchronously: the grandchild has closed its end of the output pipe
+    # when recheck returns, but may still be on its way out, so it gets a moment to get there.
+    pid = int(pid_file.read_text(encoding="utf-8"))
+    status = Path(f"/proc/{pid}/status")
+    deadline = time.monotonic() + 10
+    while not _not_running(status) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not _not_running(status):
+        os.kill(pid, signal.SIGKILL)  # not left behind by a failing test
+        pytest.fail(f"the tests' grandchild {pid} still runs after the timeout")
+
+
+def _not_running(status: Path) -> bool:
+    try:
+        return "\nState:\tZ" in status.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return True
 
 
 def test_protocol_selection_drops_only_the_direct_cases(tmp_path: Path) -> None:
