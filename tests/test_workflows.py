@@ -239,6 +239,16 @@ def test_preflight_runs_every_committed_stack_and_preview_the_cloud_ones() -> No
     assert "--expect-no-changes --refresh" in text(drift["jobs"]["drift"])
 
 
+def test_the_slow_make_targets_run_on_a_schedule_of_their_own() -> None:
+    # Too slow for every pull request, so not part of `make test`: each has a weekly workflow.
+    for target, workflow in (("mutation", "mutation.yml"), ("benchmark", "benchmark.yml")):
+        document = load(WORKFLOWS[workflow])
+        assert {"schedule", "workflow_dispatch"} <= triggers(document), workflow
+        runs = [step.get("run", "") for job in document["jobs"].values() for step in job["steps"]]
+        assert any(re.search(rf"^make {target}\b", run, re.M) for run in runs), workflow
+        assert f"\n{target}: $(VENV)/.installed\n" in (ROOT / "Makefile").read_text(encoding="utf-8")
+
+
 def test_every_pulumi_run_enforces_the_policy_pack_with_the_stack_config() -> None:
     commands = 0
     for path in WORKFLOWS.values():
