@@ -136,6 +136,11 @@ def _force(modules: list[str]) -> None:
             continue
 
 
+def _sdk_modules(modules: list[str]) -> list[str]:
+    """What of a run's modules belongs to pulumi and its providers: all a bare-SDK process imports."""
+    return [m for m in modules if m.split(".")[0].startswith("pulumi")]
+
+
 def _worker_record(stack_file: Path, out: Path) -> dict[str, Any]:
     from preflight.runner import run_stack
 
@@ -198,7 +203,7 @@ def _worker_replay(records: Path, modules: list[str], declared: str) -> dict[str
 
     resources = pickle.loads(records.read_bytes())  # a file this script wrote itself
     # As the program's run: the modules it imported are imported first, and not timed.
-    _force([m for m in modules if m.split(".")[0].startswith("pulumi")])
+    _force(_sdk_modules(modules))
     prepare(resources, declared)
     start = time.perf_counter()
     replay(resources, project=PROJECT, stack="prod", declared=declared)
@@ -207,7 +212,7 @@ def _worker_replay(records: Path, modules: list[str], declared: str) -> dict[str
 
 def _worker_floor(modules: list[str]) -> dict[str, Any]:
     start = time.perf_counter()
-    _force([m for m in modules if m.split(".")[0].startswith("pulumi")])
+    _force(_sdk_modules(modules))
     # The process then exits as preflight's does: preflight's mocked run ends with its objects
     # frozen (preflight/runner.py, `_Collector`), so the collection at interpreter exit walks none
     # of them. Left to that collection, these modules' ~1,700 module objects and everything they
