@@ -85,8 +85,9 @@ _LEVEL_FROM_PROTO: Final = {
 }
 _LEVEL_TO_PROTO: Final = {level: proto for proto, level in _LEVEL_FROM_PROTO.items()}
 IN_FLIGHT: Final = 8
-"""Resources whose Remediate and Analyze are under way at once: enough to keep the pack's four
-server threads busy while this process builds and reads the messages, on two cores."""
+"""Resources whose Remediate and Analyze are under way at once: enough to keep the pack's server
+threads busy while this process builds and reads the messages, on two cores (with the pack's two
+threads, 4, 8 and 16 measure alike)."""
 ALL_POLICIES: Final = "all"
 """The config key the CLI reads as an enforcement level for every policy of the pack."""
 ROOT_STACK_TYPE: Final = "pulumi:pulumi:Stack"

@@ -11,6 +11,7 @@ import dis
 import inspect
 import itertools
 import json
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, _DictProxy, _ListProxy
 from ziggie_policies import _shared_views
 from ziggie_policies._shared_views import (
     OPTION_LISTS,
+    SERVER_THREADS,
     SHARED_NAMES,
     SharedViewPolicyPack,
     SharedViewServicer,
@@ -583,6 +585,22 @@ def test_the_pack_is_served_by_the_shared_view_servicer() -> None:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id.endswith("PolicyPack")
     ]
     assert packs == ["SharedViewPolicyPack"]
+
+
+def test_the_pack_serves_on_its_own_number_of_threads() -> None:
+    # The SDK's PolicyPack.__init__ reads concurrent.futures once: for its gRPC server's pool.
+    tree = ast.parse(textwrap.dedent(inspect.getsource(PolicyPack.__init__)))
+    uses = [n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and getattr(n.value, "id", None) == "futures"]
+    servers = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func) == "grpc.server" and n.args]
+    assert [ast.unparse(n) for n in uses] == ["futures.ThreadPoolExecutor"]
+    assert [ast.unparse(n.args[0]) for n in servers] == ["futures.ThreadPoolExecutor(max_workers=4)"]
+    # The pack's copy of that code makes the pool with SERVER_THREADS threads instead.
+    assert SharedViewPolicyPack.__init__.__globals__["futures"] is _shared_views._ServerFutures
+    pool = _shared_views._ServerFutures.ThreadPoolExecutor(max_workers=4)
+    try:
+        assert pool._max_workers == SERVER_THREADS == 2
+    finally:
+        pool.shutdown()
 
 
 # --- Struct to dict, as json_format does it ----------------------------------------------------------
