@@ -11,7 +11,7 @@ and owned here, apart from the program's own budget settings.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
@@ -81,30 +81,14 @@ CONFIG_SCHEMA: Final = PolicyConfigSchema(
 )
 
 
-class _PropsWhenRead(Mapping[str, Any]):
-    """A resource's props, not read until the estimate reads them: it reads a few kinds' only.
-
-    The pack converts a stack resource's props when they are first read
-    (ziggie_policies/_shared_views.py), and most resources of a stack are containers, images and
-    volumes, which the estimate prices by their host, not by their props.
-    """
-
-    def __init__(self, resource: PolicyResource) -> None:
-        self._resource = resource
-
-    def __getitem__(self, key: str) -> Any:
-        return self._resource.props[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._resource.props)
-
-    def __len__(self) -> int:
-        return len(self._resource.props)
-
-
 def stack_resources(resources: Sequence[PolicyResource]) -> list[tuple[str, Mapping[str, Any]]]:
-    """(type, props) of every resource, with the docker providers the containers name."""
-    found: list[tuple[str, Mapping[str, Any]]] = [(r.resource_type, _PropsWhenRead(r)) for r in resources]
+    """(type, props) of every resource, with the docker providers the containers name.
+
+    The pack converts each of a stack resource's props when it is first read
+    (ziggie_policies/_shared_views.py), so the estimate converts only what it prices by: most
+    resources of a stack are containers, images and volumes, priced by their host.
+    """
+    found: list[tuple[str, Mapping[str, Any]]] = [(r.resource_type, r.props) for r in resources]
     seen = {r.urn for r in resources}
     for resource in resources:
         provider = resource.provider

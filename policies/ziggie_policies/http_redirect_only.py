@@ -56,8 +56,8 @@ def redirect_violations(resources: Sequence[PolicyResource], config: Mapping[str
     rules = [r for r in resources if r.resource_type == FORWARDING_RULE]
     if not rules:
         return []
-    # A self link is GCP's: only a GCP resource's props are read for one (the pack converts a
-    # resource's props when they are first read).
+    # A self link is GCP's: only a GCP resource's props are read for one (the pack converts each
+    # of a resource's props when it is first read).
     by_link = {
         link: r
         for r in resources

@@ -9,7 +9,7 @@ running pack through ``preflight.analyzer``. Both return the messages of one pol
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -588,12 +588,34 @@ def reader_errors(session: PolicyPackSession, tmp_path: Path, document: Mapping[
 Runner = Callable[[Policy, str, Sequence[RecordedResource], Mapping[str, Any]], list[str]]
 
 
+class _UnreadProps(Mapping[str, Any]):
+    """Props of which reading any (a key, the keys, how many) fails the test."""
+
+    def __init__(self, resource_type: str) -> None:
+        self._resource_type = resource_type
+
+    def _read(self) -> AssertionError:
+        return AssertionError(f"{self._resource_type}'s props were read")
+
+    def __getitem__(self, key: str) -> Any:
+        raise self._read()
+
+    def __iter__(self) -> Iterator[str]:
+        raise self._read()
+
+    def __len__(self) -> int:
+        raise self._read()
+
+
 class _Unread(PolicyResource):
-    """A stack resource whose props must not be read: reading them fails the test."""
+    """A stack resource whose props must not be read: reading any of them fails the test.
+
+    Reaching the props is not reading them: the pack's view converts each prop when it is read.
+    """
 
     @property  # type: ignore[override]
     def props(self) -> Any:
-        raise AssertionError(f"{self.resource_type}'s props were read")
+        return _UnreadProps(self.resource_type)
 
     @props.setter
     def props(self, value: Any) -> None:
@@ -603,7 +625,7 @@ class _Unread(PolicyResource):
 def unread(resource_type: str, urn: str, provider: PolicyProviderResource | None = None) -> PolicyResource:
     """A stack resource of `resource_type` whose props fail the test if a policy reads them.
 
-    The pack converts a stack resource's props when they are first read
+    The pack converts each of a stack resource's props when it is first read
     (ziggie_policies/_shared_views.py); a stack policy reads only the props it needs.
     """
     options = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])

@@ -118,8 +118,8 @@ def test_docker_providers_the_containers_name_are_priced_once_when_not_sent_them
 
 
 def test_the_estimate_reads_the_props_of_the_kinds_it_prices_by_props_only() -> None:
-    # The pack converts a stack resource's props when first read: containers, images and volumes,
-    # most of a stack, are priced by their host.
+    # The pack converts each prop of a stack resource when first read: containers, images and
+    # volumes, most of a stack, are priced by their host, and none of their props is read.
     docker = PolicyProviderResource(
         "pulumi:providers:docker", {"host": "ssh://deploy@203.0.113.10"}, "urn:docker-vps1", "vps1-docker"
     )

@@ -197,7 +197,7 @@ def test_unknown_config_key_is_an_error() -> None:
 
 
 def test_only_gcp_resources_props_are_read_and_none_without_a_forwarding_rule() -> None:
-    # The pack converts a stack resource's props when first read (ziggie_policies/_shared_views.py).
+    # The pack converts each prop of a stack resource when first read (ziggie_policies/_shared_views.py).
     config = {"ports": ["80"]}
     assert (
         http_redirect_only.redirect_violations(
