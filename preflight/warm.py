@@ -279,6 +279,7 @@ class Server:
         """Import the third-party modules among `names` that are not loaded yet; how many were."""
         loaded = 0
         for name in names:
+            _stop_if_asked()
             if name in sys.modules and not _lazy(sys.modules[name]):
                 continue
             try:
@@ -293,6 +294,7 @@ class Server:
                 self.say(f"not kept: {name} ({type(exc).__name__})")
                 continue
             loaded += 1
+        _stop_if_asked()
         return loaded
 
     @contextlib.contextmanager
@@ -326,6 +328,7 @@ class Server:
         assert listener is not None, "serve() runs inside bound()"
         self.say(f"serving {self.path} (leaves after {self.idle_seconds:.0f} s idle)")
         while True:
+            _stop_if_asked()
             ready, _, _ = select.select([listener], [], [], self.idle_seconds)
             if not ready:
                 self.say("idle; leaving")
@@ -564,8 +567,22 @@ class _Stopped(BaseException):
     (dataclasses compiles its methods with exec()), and a server stopped during one ended -2."""
 
 
+_STOP: Final = {"asked": False}
+"""Set by SIGTERM, and kept: code the signal lands in may swallow the exception (an import
+guarded by ``except BaseException``, a finalizer), so the server looks at it again between
+the modules it imports and between runs. A plain flag: the handler takes no lock (a second
+SIGTERM would run it again while the first still held one)."""
+
+
 def _stop(signum: int, frame: Any) -> None:
+    _STOP["asked"] = True
     raise _Stopped
+
+
+def _stop_if_asked() -> None:
+    """Raise the stop SIGTERM asked for if it was swallowed on its way out."""
+    if _STOP["asked"]:
+        raise _Stopped
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,12 +52,12 @@ def _env(directory: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _start(directory: Path, log: Path) -> subprocess.Popen[str]:
+def _start(directory: Path, log: Path, **extra: str) -> subprocess.Popen[str]:
     with log.open("w", encoding="utf-8") as sink:
         return subprocess.Popen(
             [sys.executable, "-m", "preflight.warm", "--idle-minutes", "3"],
             cwd=PROJECT_DIR,
-            env=_env(directory),
+            env=_env(directory, **extra),
             stdout=sink,
             stderr=subprocess.STDOUT,
             text=True,
@@ -236,18 +236,26 @@ def test_a_lazy_module_the_run_never_used_is_not_learned(lazy_package: str) -> N
     assert warm._third_party(sys.modules[f"{lazy_package}.sub"], roots)
 
 
-def test_a_server_stopped_while_it_imports_what_it_learned_leaves_cleanly(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _server_that_learned(
+    names: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **extra: str
+) -> tuple[Served, Path]:
+    """A server started where earlier runs taught it to import `names`, and its socket file."""
     directory = tmp_path / "warm"
     monkeypatch.setenv(warm.DIR_ENV, str(directory))
     socket_file = warm.socket_path()
     directory.mkdir(mode=0o700)
+    socket_file.with_suffix(".modules.json").write_text(json.dumps(names), encoding="utf-8")
+    log = tmp_path / "server.log"
+    return Served(_start(directory, log, **extra), log, directory), socket_file
+
+
+def test_a_server_stopped_while_it_imports_what_it_learned_leaves_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Every module of pulumi_aws: many seconds of imports, dataclasses' exec() among them.
     aws = Path(importlib.util.find_spec("pulumi_aws").origin).parent  # type: ignore[arg-type,union-attr]
     names = sorted(f"pulumi_aws.{d.name}" for d in aws.iterdir() if (d / "__init__.py").exists())
-    socket_file.with_suffix(".modules.json").write_text(json.dumps(names), encoding="utf-8")
-    server = Served(_start(directory, tmp_path / "server.log"), tmp_path / "server.log", directory)
+    server, socket_file = _server_that_learned(names, tmp_path, monkeypatch)
     deadline = time.monotonic() + 60
     while not socket_file.exists():
         assert time.monotonic() < deadline and server.process.poll() is None, server.text()
@@ -256,6 +264,37 @@ def test_a_server_stopped_while_it_imports_what_it_learned_leaves_cleanly(
     assert "imported " not in server.text()  # still importing
     server.process.terminate()
     assert server.process.wait(timeout=30) == 130
+    assert not socket_file.exists()
+
+
+def test_a_stop_that_a_module_swallows_while_the_server_imports_it_still_stops_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SIGTERM raises wherever the server's main thread is; code that catches BaseException (an
+    # import guarded so, a finalizer the signal lands in) swallows it, and the server must stop anyway.
+    started = tmp_path / "importing"
+    (tmp_path / "swallower.py").write_text(
+        "import pathlib, time\n"
+        f"pathlib.Path({str(started)!r}).touch()\n"
+        "try:\n"
+        "    time.sleep(20)\n"
+        "except BaseException:\n"
+        "    pass\n",
+        encoding="utf-8",
+    )
+    server, socket_file = _server_that_learned(["swallower"], tmp_path, monkeypatch, PYTHONPATH=str(tmp_path))
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists():
+            assert time.monotonic() < deadline and server.process.poll() is None, server.text()
+            time.sleep(0.05)
+        server.process.terminate()
+        assert server.process.wait(timeout=40) == 130, server.text()
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait()
+    assert "serving" not in server.text()
     assert not socket_file.exists()
 
 
