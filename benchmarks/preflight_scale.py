@@ -2,7 +2,8 @@
 
 Each size is a synthetic prod stack file: the seed catalog copied N/21 times, each copy on
 its own host (so every host holds the seed's 21 services, as the single-host seed would).
-Every measurement runs in a fresh subprocess, sizes and kinds interleaved, medians shown:
+Every measurement runs in a fresh subprocess, sizes and kinds interleaved, medians shown (a
+column of fewer than 1,000 resources three times as often):
 
 - program: `preflight.runner.run_stack` (read and validate the stack, run `__main__.py` under
   preflight's mocks, record every registration), after the imports it needs (timed apart);
@@ -45,6 +46,10 @@ if str(ROOT) not in sys.path:
 PROJECT = "ziggie-infra"
 OWN_IMAGE = "ghcr.io/ziggie-ai/{name}:1.4.2"
 END_TO_END_RUNS = 5
+SMALL = 1000
+"""A column of fewer resources is measured `SMALL_ROUNDS` times as often: its runs take a tenth
+of a second, where scheduling noise moves a median of three by a tenth, and cost little to repeat."""
+SMALL_ROUNDS = 3
 HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB"
 
 
@@ -279,7 +284,12 @@ def _warm_end_to_end(directory: Path) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--runs", type=int, default=3, help="interleaved runs per measurement (medians shown)")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=3,
+        help=f"interleaved runs per measurement, {SMALL_ROUNDS} times as many below {SMALL} resources (medians shown)",
+    )
     parser.add_argument("--sizes", default="21,210,2100", help="services per synthetic stack, comma-separated")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -321,8 +331,9 @@ def main() -> None:
         floor: list[float] = []
         python = [sys.executable]
         cold = {**os.environ, "PREFLIGHT_WARM": "0"}
-        for _ in range(args.runs):
-            for column in columns:
+        rounds = {column: args.runs * (SMALL_ROUNDS if resources[column] < SMALL else 1) for column in columns}
+        for round_ in range(max(rounds.values())):
+            for column in (c for c in columns if round_ < rounds[c]):
                 stack_file, records, modules, policy_config = files[column]
                 for kind, result in (
                     ("program", _run_worker("program", str(stack_file), str(modules), str(policy_config))),
@@ -338,7 +349,8 @@ def main() -> None:
         warm = _warm_end_to_end(directory / "warm")
 
     median = {column: {key: statistics.median(values) for key, values in s.items()} for column, s in samples.items()}
-    print(f"medians of {args.runs} interleaved runs, each in a fresh subprocess (seconds unless stated)")
+    counts = ", ".join(f"{rounds[column]} at {column}" for column in columns)
+    print(f"medians of interleaved runs ({counts}), each in a fresh subprocess (seconds unless stated)")
     print(f"{'':<22}" + "".join(f"{f'{column} ({resources[column]})':>16}" for column in columns))
     rows = ["imports", "program", "replay", "ratio", "untyped replay", "untyped ratio"]
     rows += ["pack start", "Remediate+Analyze", "AnalyzeStack", "report"]
