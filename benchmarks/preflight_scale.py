@@ -132,10 +132,10 @@ def _policy_config(stack_file: Path, directory: Path) -> Path:
         for name, host in document.items()
     }
     budget = config["cost-budget"]
-    (offer,) = set(budget["hosts"].values())  # prod's hosts are one offer
-    per_host = budget["monthlyBudgetUsd"] / len(budget["hosts"])
+    offers = list(budget["hosts"].values())  # synthetic host i priced as prod's host i mod len
+    per_host = budget["monthlyBudgetUsd"] / len(offers)
     budget.update(
-        hosts={host["dockerHost"]: offer for host in document.values()},
+        hosts={host["dockerHost"]: offers[i % len(offers)] for i, host in enumerate(document.values())},
         monthlyBudgetUsd=per_host * len(document),
     )
     for policy, key in (
