@@ -12,6 +12,7 @@ import inspect
 import itertools
 import json
 import textwrap
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -599,6 +600,9 @@ def test_the_pack_serves_on_its_own_number_of_threads() -> None:
     pool = _shared_views._ServerFutures.ThreadPoolExecutor(max_workers=4)
     try:
         assert pool._max_workers == SERVER_THREADS == 2
+        # Named, so that a thread dump of the pack (py-spy dump, faulthandler) shows which
+        # threads run its handlers.
+        assert pool.submit(lambda: threading.current_thread().name).result().startswith("policy-server_")
     finally:
         pool.shutdown()
 
