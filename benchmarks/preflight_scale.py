@@ -55,6 +55,11 @@ SMALL_ROUNDS = 3
 HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB"
 
 
+def _service_name(name: str, copy: int) -> str:
+    """The name of the catalog service `name` on synthetic host `copy` (0 is the seed's own)."""
+    return f"{name}-{copy}" if copy else name
+
+
 def synthetic_stack_file(services: int, directory: Path) -> Path:
     """A prod stack file with exactly `services` services, the catalog repeated once per host."""
     import yaml
@@ -80,7 +85,7 @@ def synthetic_stack_file(services: int, directory: Path) -> Path:
             "monthlyPriceUsd": "12",
         }
         for name, entry in list(DEFAULT_CATALOG.items())[: services - copy * len(DEFAULT_CATALOG)]:
-            service = f"{name}-{copy}" if copy else name
+            service = _service_name(name, copy)
             # The catalog's everyHost agents already run on every host; a copy is one more service.
             override: dict[str, Any] = {**entry, "host": host, "everyHost": False} if copy else {}
             if copy and entry.get("volumes"):
@@ -145,7 +150,7 @@ def _policy_config(stack_file: Path, directory: Path) -> Path:
     ):
         by_name = config[policy][key]
         copies = {
-            f"{name}-{copy}": by_name[name]
+            _service_name(name, copy): by_name[name]
             for name in DEFAULT_CATALOG
             if name in by_name
             for copy in range(1, len(document))

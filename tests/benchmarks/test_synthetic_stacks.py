@@ -12,9 +12,8 @@ import pytest
 
 from benchmarks.preflight_scale import PROJECT, _policy_config, synthetic_stack_file
 from preflight.analyzer import run_pack
-from preflight.runner import PROJECT_DIR, run_stack
-
-PACK_DIR = PROJECT_DIR / "policies"
+from preflight.cli import POLICY_PACK
+from preflight.runner import run_stack
 
 
 @pytest.mark.parametrize("services", [21, 42])
@@ -22,6 +21,6 @@ def test_a_synthetic_stack_passes_every_policy_with_its_policy_config(tmp_path: 
     # 42 services: two hosts, so the copies of the seed's services and a second host are judged too.
     stack_file = synthetic_stack_file(services, tmp_path)
     plan = run_stack("prod", stack_file)
-    pack = run_pack(PACK_DIR, _policy_config(stack_file, tmp_path), plan.resources, stack="prod", project=PROJECT)
+    pack = run_pack(POLICY_PACK, _policy_config(stack_file, tmp_path), plan.resources, stack="prod", project=PROJECT)
     assert pack.policies and "disabled" not in pack.policies.values()
     assert [(v.policy, v.urn, v.message) for v in pack.violations] == []
